@@ -1,0 +1,83 @@
+"""The training-speed yardstick: images/s of the real `train_step`, first-step time, latency.
+
+Runs on synthetic device-resident data so it needs no dataset; compares nothing by itself
+(see ``benchmarks/`` for ratios against PyTorch measured in the same run).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from handwritten.augment import AugmentConfig
+from handwritten.device import describe_device, enable_compile_cache
+from handwritten.models import create_model
+from handwritten.predict import Predictor
+from handwritten.train import PRESETS, StepSpec, TrainState, make_optimizer, train_step
+
+
+def run_bench(
+    arch: str = "lenet",
+    batch_size: int = 128,
+    steps: int = 60,
+    blocks: int = 5,
+    augment: bool | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Measure training throughput (median of `blocks` blocks of `steps` steps) and latency."""
+    enable_compile_cache()
+    preset = PRESETS.get(arch, PRESETS["cnn"])
+    augment = preset.augment if augment is None else augment
+    rng = np.random.default_rng(seed)
+    n_images = batch_size * 64
+    images = jnp.asarray(rng.integers(0, 256, (n_images, 28, 28), dtype=np.uint8))
+    labels = jnp.asarray(rng.integers(0, 10, n_images, dtype=np.uint8))
+    order = jnp.arange(n_images)
+
+    started = time.perf_counter()
+    model = create_model(arch, seed)
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    tx = make_optimizer(preset, steps * blocks)
+    spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
+                    preset.label_smoothing)  # fmt: skip
+    state = TrainState(params, rest, tx.init(params))
+    key = jax.random.key(seed)
+    state, metrics = train_step(spec, state, images, labels, order, jnp.int32(0), key)
+    jax.block_until_ready(metrics)
+    first_step_seconds = time.perf_counter() - started
+
+    rates = []
+    for _ in range(blocks):
+        begin = time.perf_counter()
+        for step in range(steps):
+            state, metrics = train_step(
+                spec, state, images, labels, order, jnp.int32(step % 64), key
+            )
+        jax.block_until_ready(metrics)
+        rates.append(steps * batch_size / (time.perf_counter() - begin))
+
+    predictor = Predictor(nnx.merge(graphdef, state.params, state.rest))
+    one = np.asarray(images[:1], np.float32) / 255.0
+    predictor.probabilities(one)
+    latencies = []
+    for _ in range(200):
+        begin = time.perf_counter()
+        predictor.probabilities(one)
+        latencies.append((time.perf_counter() - begin) * 1000)
+    return {
+        "arch": arch,
+        "batch_size": batch_size,
+        "augment": augment,
+        "train_images_per_second": statistics.median(rates),
+        "train_images_per_second_blocks": rates,
+        "first_step_seconds": first_step_seconds,
+        "predict_latency_ms": statistics.median(latencies),
+        "predict_latency_p90_ms": float(np.percentile(latencies, 90)),
+        "device": describe_device(),
+    }

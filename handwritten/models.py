@@ -1,0 +1,190 @@
+"""The models, in Flax NNX, behind one registry by name.
+
+- ``mlp``: the seed's MLP (dense 100 ReLU, dense 10).
+- ``lenet``: the seed's LeNet (conv5x5x20, maxpool2, conv5x5x50, maxpool2, dense 500 ReLU,
+  dense 10), with identity conv activations as in the seed.
+- ``cnn``: a modern small CNN (3x3 conv / batch norm / ReLU blocks, dropout), the default model.
+
+Every model returns its activations layer by layer (``model.trace(x)``), each tagged with a kind
+from the model's own description, so the Explain page never guesses a layer's type from its name.
+Inputs are (N, 28, 28, 1) floats in [0, 1], white ink on black, as ``preprocess`` produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+LayerKind = Literal["input", "conv", "norm", "activation", "pool", "flatten", "dense", "dropout"]
+
+# MNIST pixel statistics, so callers pass raw [0, 1] images.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One recorded activation: its name, kind, the module holding its weights, its value."""
+
+    name: str
+    kind: LayerKind
+    value: jax.Array
+    module: str | None = None  # attribute name of the weights (e.g. "conv1"), if any
+
+
+def max_pool_2x2(x_nhwc: jax.Array) -> jax.Array:
+    """2x2 max pool by reshape (measured faster than reduce_window on XLA CPU)."""
+    n, h, w, c = x_nhwc.shape
+    return x_nhwc.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def _standardise(x_nhwc: jax.Array) -> jax.Array:
+    return (x_nhwc - MNIST_MEAN) / MNIST_STD
+
+
+class DigitModel(nnx.Module):
+    """Base: `trace` records layers; `__call__` returns the logits (N, 10)."""
+
+    arch: str = ""
+
+    def trace(
+        self, x_nhwc: jax.Array, *, train: bool = False, dropout_key: jax.Array | None = None
+    ) -> list[Layer]:
+        raise NotImplementedError
+
+    def __call__(
+        self, x_nhwc: jax.Array, *, train: bool = False, dropout_key: jax.Array | None = None
+    ) -> jax.Array:
+        return self.trace(x_nhwc, train=train, dropout_key=dropout_key)[-1].value
+
+
+class MLP(DigitModel):
+    arch = "mlp"
+
+    def __init__(self, *, hidden: int = 100, rngs: nnx.Rngs):
+        self.dense1 = nnx.Linear(28 * 28, hidden, rngs=rngs)
+        self.dense2 = nnx.Linear(hidden, 10, rngs=rngs)
+
+    def trace(self, x_nhwc, *, train=False, dropout_key=None):
+        x = x_nhwc.reshape(x_nhwc.shape[0], -1)
+        layers = [Layer("input", "input", x_nhwc), Layer("flatten", "flatten", x)]
+        x = self.dense1(_standardise(x))
+        layers.append(Layer("dense1", "dense", x, "dense1"))
+        x = nnx.relu(x)
+        layers.append(Layer("relu1", "activation", x))
+        layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
+        return layers
+
+
+class LeNet(DigitModel):
+    arch = "lenet"
+
+    def __init__(self, *, rngs: nnx.Rngs):
+        self.conv1 = nnx.Conv(1, 20, (5, 5), padding="VALID", rngs=rngs)
+        self.conv2 = nnx.Conv(20, 50, (5, 5), padding="VALID", rngs=rngs)
+        self.dense1 = nnx.Linear(4 * 4 * 50, 500, rngs=rngs)
+        self.dense2 = nnx.Linear(500, 10, rngs=rngs)
+
+    def trace(self, x_nhwc, *, train=False, dropout_key=None):
+        layers = [Layer("input", "input", x_nhwc)]
+        x = self.conv1(_standardise(x_nhwc))  # identity activation, as in the seed
+        layers.append(Layer("conv1", "conv", x, "conv1"))
+        x = max_pool_2x2(x)
+        layers.append(Layer("pool1", "pool", x))
+        x = self.conv2(x)
+        layers.append(Layer("conv2", "conv", x, "conv2"))
+        x = max_pool_2x2(x)
+        layers.append(Layer("pool2", "pool", x))
+        x = x.reshape(x.shape[0], -1)
+        layers.append(Layer("flatten", "flatten", x))
+        x = self.dense1(x)
+        layers.append(Layer("dense1", "dense", x, "dense1"))
+        x = nnx.relu(x)
+        layers.append(Layer("relu3", "activation", x))
+        layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
+        return layers
+
+
+class CNN(DigitModel):
+    """conv32-pool-conv64-conv64-pool-dense256, batch norm after each, dropout before logits."""
+
+    arch = "cnn"
+
+    def __init__(self, *, dropout: float = 0.3, rngs: nnx.Rngs):
+        self.conv1 = nnx.Conv(1, 32, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
+        self.norm1 = nnx.BatchNorm(32, momentum=0.9, rngs=rngs)
+        self.conv2 = nnx.Conv(32, 64, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
+        self.norm2 = nnx.BatchNorm(64, momentum=0.9, rngs=rngs)
+        self.conv3 = nnx.Conv(64, 64, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
+        self.norm3 = nnx.BatchNorm(64, momentum=0.9, rngs=rngs)
+        self.dense1 = nnx.Linear(7 * 7 * 64, 256, use_bias=False, rngs=rngs)
+        self.norm4 = nnx.BatchNorm(256, momentum=0.9, rngs=rngs)
+        self.dropout = nnx.Dropout(dropout)
+        self.dense2 = nnx.Linear(256, 10, rngs=rngs)
+
+    def trace(self, x_nhwc, *, train=False, dropout_key=None):
+        frozen = not train
+        layers = [Layer("input", "input", x_nhwc)]
+        x = _standardise(x_nhwc)
+        for index, (conv, norm) in enumerate(
+            [(self.conv1, self.norm1), (self.conv2, self.norm2), (self.conv3, self.norm3)], 1
+        ):
+            x = conv(x)
+            layers.append(Layer(f"conv{index}", "conv", x, f"conv{index}"))
+            x = norm(x, use_running_average=frozen)
+            layers.append(Layer(f"norm{index}", "norm", x, f"norm{index}"))
+            x = nnx.relu(x)
+            layers.append(Layer(f"relu{index}", "activation", x))
+            if index in (1, 3):
+                x = max_pool_2x2(x)
+                layers.append(Layer(f"pool{1 if index == 1 else 2}", "pool", x))
+        x = x.reshape(x.shape[0], -1)
+        layers.append(Layer("flatten", "flatten", x))
+        x = self.dense1(x)
+        layers.append(Layer("dense1", "dense", x, "dense1"))
+        x = nnx.relu(self.norm4(x, use_running_average=frozen))
+        layers.append(Layer("relu4", "activation", x))
+        x = self.dropout(x, deterministic=frozen or dropout_key is None, rngs=dropout_key)
+        layers.append(Layer("dropout", "dropout", x))
+        layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
+        return layers
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    build: Callable[[nnx.Rngs], DigitModel]
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "mlp": ModelSpec("mlp", "The seed's MLP: dense 100 ReLU, dense 10", lambda r: MLP(rngs=r)),
+    "lenet": ModelSpec(
+        "lenet",
+        "The seed's LeNet: conv5x5x20, pool, conv5x5x50, pool, dense 500 ReLU, dense 10",
+        lambda r: LeNet(rngs=r),
+    ),
+    "cnn": ModelSpec(
+        "cnn",
+        "Modern small CNN: 3x3 conv/BN/ReLU blocks 32-pool-64-64-pool, dense 256, dropout 0.3",
+        lambda r: CNN(rngs=r),
+    ),
+}
+
+
+def create_model(arch: str, seed: int = 0) -> DigitModel:
+    """Build a freshly initialised model by registry name."""
+    try:
+        spec = REGISTRY[arch]
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(REGISTRY)}") from None
+    return spec.build(nnx.Rngs(params=seed))
+
+
+def count_parameters(model: nnx.Module) -> int:
+    return sum(int(jnp.size(p)) for p in jax.tree.leaves(nnx.state(model, nnx.Param)))

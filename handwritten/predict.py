@@ -1,0 +1,142 @@
+"""Prediction for people: any image in, digits (or an honest "no digit" / "unsure") out.
+
+`Predictor` holds one model read-only; its jitted forward pass is defined once at module scope
+and inputs are padded to a few fixed batch sizes, so after warm-up nothing recompiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from PIL import Image
+
+from handwritten.device import enable_compile_cache
+from handwritten.model_store import ModelInfo, load_model
+from handwritten.models import DigitModel
+from handwritten.preprocess import PreprocessResult, preprocess
+
+BUCKETS = (1, 4, 16, 64)  # padded batch sizes: one compile each, at most
+UNSURE_BELOW = 0.7  # a top probability below this is reported as "unsure"
+
+
+@partial(jax.jit, static_argnums=0)
+def _probabilities(
+    graphdef: Any, params: nnx.State, rest: nnx.State, x_n28: jax.Array
+) -> jax.Array:
+    model = nnx.merge(graphdef, params, rest)
+    return jax.nn.softmax(model(x_n28[..., None], train=False), axis=-1)
+
+
+@dataclass
+class DigitPrediction:
+    label: int
+    confidence: float
+    probabilities: list[float]
+    box: tuple[int, int, int, int]  # in the preprocessed ink image's pixels
+
+
+@dataclass
+class Prediction:
+    """The answer for one image.
+
+    `label` is the digit when exactly one was found, else None; `digits` is the string read
+    left to right ("" for none); `confidence` is the least confident digit's probability.
+    """
+
+    label: int | None
+    digits: str
+    confidence: float
+    probabilities: list[float]
+    unsure: bool
+    reason: str
+    per_digit: list[DigitPrediction] = field(default_factory=list)
+    preprocessed: PreprocessResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        value: dict[str, Any] = {
+            "label": self.label,
+            "confidence": self.confidence,
+            "probabilities": self.probabilities,
+            "unsure": self.unsure,
+        }
+        if len(self.per_digit) > 1:
+            value["digits"] = self.digits
+            value["per_digit"] = [
+                {"label": d.label, "confidence": d.confidence, "probabilities": d.probabilities}
+                for d in self.per_digit
+            ]
+        if self.reason:
+            value["reason"] = self.reason
+        return value
+
+
+class Predictor:
+    """A read-only model ready to answer: safe to share between threads and sessions."""
+
+    def __init__(self, model: DigitModel, info: ModelInfo | None = None):
+        enable_compile_cache()
+        self.graphdef, self.params, self.rest = nnx.split(model, nnx.Param, ...)
+        self.info = info
+        self.arch = model.arch
+
+    @classmethod
+    def load(cls, spec: str | Path = "default") -> Predictor:
+        restored, info = load_model(spec)
+        return cls(restored.model, info)
+
+    @property
+    def model(self) -> DigitModel:
+        """A fresh module view of the weights (for the Explain page); never mutate it."""
+        return nnx.merge(self.graphdef, self.params, self.rest)
+
+    def probabilities(self, images_n28: np.ndarray) -> np.ndarray:
+        """Softmax probabilities (N, 10) for preprocessed images (N, 28, 28) in [0, 1]."""
+        images = np.asarray(images_n28, np.float32)
+        outputs = []
+        for start in range(0, len(images), BUCKETS[-1]):
+            chunk = images[start : start + BUCKETS[-1]]
+            size = next(b for b in BUCKETS if b >= len(chunk))
+            padded = np.zeros((size, 28, 28), np.float32)
+            padded[: len(chunk)] = chunk
+            probs = _probabilities(self.graphdef, self.params, self.rest, jnp.asarray(padded))
+            outputs.append(np.asarray(probs)[: len(chunk)])
+        return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+
+    def warm_up(self) -> None:
+        for size in BUCKETS:
+            self.probabilities(np.zeros((size, 28, 28), np.float32))
+
+    def predict(
+        self, image: np.ndarray | bytes | Path | Image.Image, *, multi: bool = True
+    ) -> Prediction:
+        """Preprocess any image and read its digits."""
+        prepared = preprocess(image, multi=multi)
+        if prepared.is_blank:
+            return Prediction(
+                label=None, digits="", confidence=0.0, probabilities=[0.0] * 10, unsure=False,
+                reason=f"no digit: {prepared.reason}", preprocessed=prepared,
+            )  # fmt: skip
+        probs = self.probabilities(prepared.images_n28)
+        per_digit = [
+            DigitPrediction(int(p.argmax()), float(p.max()), [float(v) for v in p], crop.box)
+            for p, crop in zip(probs, prepared.digits, strict=True)
+        ]
+        weakest = min(per_digit, key=lambda d: d.confidence)
+        unsure = weakest.confidence < UNSURE_BELOW
+        return Prediction(
+            label=per_digit[0].label if len(per_digit) == 1 else None,
+            digits="".join(str(d.label) for d in per_digit),
+            confidence=weakest.confidence,
+            probabilities=weakest.probabilities,
+            unsure=unsure,
+            reason="low confidence: this may not be a digit" if unsure else "",
+            per_digit=per_digit,
+            preprocessed=prepared,
+        )

@@ -1,0 +1,467 @@
+"""Training: configuration, the jitted steps, and the loop that writes a run directory.
+
+The steps are pure module-level functions over an explicit `TrainState` (``nnx.split`` state,
+optax state), jitted once with the static parts (`StepSpec`) as a hashable argument. The whole
+training set stays on the device as uint8; each step gathers its batch by index on the device, so
+the host only dispatches and reads metrics every `log_every` steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from handwritten import evaluate
+from handwritten.augment import AugmentConfig, augment_batch
+from handwritten.checkpoint import save_checkpoint
+from handwritten.data import Split
+from handwritten.device import describe_device, enable_compile_cache
+from handwritten.models import REGISTRY, create_model
+from handwritten.runs import RunDir
+
+OPTIMIZERS = ("nesterov", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "onecycle")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; serialised to the run's ``config.json``."""
+
+    arch: str = "cnn"
+    epochs: int = 6
+    batch_size: int = 128
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "onecycle"
+    label_smoothing: float = 0.05
+    augment: bool = True
+    seed: int = 0
+    train_subset: int | None = None  # first N training images (fast demo runs)
+    test_subset: int | None = None
+    log_every: int = 50  # steps between metric lines (each costs one host sync)
+
+    def validate(self) -> TrainConfig:
+        problems = []
+        if self.arch not in REGISTRY:
+            problems.append(f"arch must be one of {sorted(REGISTRY)}")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES}")
+        if not 1 <= self.epochs <= 1000:
+            problems.append("epochs must be between 1 and 1000")
+        if not 1 <= self.batch_size <= 65536:
+            problems.append("batch size must be between 1 and 65536")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append("learning rate must be a positive number")
+        if not 0 <= self.momentum < 1:
+            problems.append("momentum must be in [0, 1)")
+        if self.weight_decay < 0:
+            problems.append("weight decay must be >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append("label smoothing must be in [0, 1)")
+        if self.train_subset is not None and self.train_subset < self.batch_size:
+            problems.append("the training subset must hold at least one batch")
+        if self.test_subset is not None and self.test_subset < 1:
+            problems.append("the test subset must be positive")
+        if self.log_every < 1:
+            problems.append("log_every must be >= 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown training settings: {sorted(unknown)}")
+        return cls(**values).validate()
+
+
+# The seed's recipes (Deeplearning4j examples) and the default model's.
+PRESETS: dict[str, TrainConfig] = {
+    "mlp": TrainConfig(
+        arch="mlp", epochs=3, batch_size=128, optimizer="nesterov", lr=0.006,
+        weight_decay=1e-4, schedule="constant", label_smoothing=0.0, augment=False,
+    ),
+    "lenet": TrainConfig(
+        arch="lenet", epochs=3, batch_size=64, optimizer="nesterov", lr=0.01,
+        weight_decay=5e-4, schedule="constant", label_smoothing=0.0, augment=False,
+    ),
+    "cnn": TrainConfig(),
+    "default": TrainConfig(epochs=8),
+}  # fmt: skip
+
+
+def decay_mask(params: Any) -> Any:
+    """Weight decay on kernels only, not on biases or batch-norm scales."""
+    return jax.tree.map(lambda p: p.ndim > 1, params)
+
+
+def make_optimizer(config: TrainConfig, steps_total: int) -> optax.GradientTransformation:
+    """The seed's SGD Nesterov with decoupled L2, or Adam/AdamW with a schedule."""
+    if config.schedule == "onecycle":
+        lr: optax.ScalarOrSchedule = optax.cosine_onecycle_schedule(
+            max(steps_total, 1), peak_value=config.lr, pct_start=0.25
+        )
+    elif config.schedule == "cosine":
+        lr = optax.cosine_decay_schedule(config.lr, max(steps_total, 1))
+    else:
+        lr = config.lr
+    if config.optimizer == "nesterov":
+        return optax.chain(
+            optax.trace(decay=config.momentum, nesterov=True),
+            optax.add_decayed_weights(config.weight_decay, mask=decay_mask),
+            optax.scale_by_learning_rate(lr),
+        )
+    if config.optimizer == "adamw":
+        return optax.adamw(lr, weight_decay=config.weight_decay, mask=decay_mask)
+    return optax.adam(lr)
+
+
+class TrainState(NamedTuple):
+    params: nnx.State
+    rest: nnx.State  # batch statistics (empty for models without batch norm)
+    opt_state: optax.OptState
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """The static, hashable half of a step: the jit cache keys on it."""
+
+    graphdef: Any
+    tx: optax.GradientTransformation
+    batch_size: int
+    augment: AugmentConfig | None = None
+    label_smoothing: float = 0.0
+
+
+def _images(images_u8: jax.Array) -> jax.Array:
+    return images_u8.astype(jnp.float32) / 255.0
+
+
+@partial(jax.jit, static_argnums=0, donate_argnums=1)
+def train_step(
+    spec: StepSpec,
+    state: TrainState,
+    images_u8: jax.Array,
+    labels: jax.Array,
+    order: jax.Array,
+    index: jax.Array,
+    key: jax.Array,
+) -> tuple[TrainState, dict[str, jax.Array]]:
+    """One optimisation step on batch `index` of the epoch's permutation `order`.
+
+    Returns the new state and the batch's summed loss and correct count (device scalars).
+    """
+    batch_ids = jax.lax.dynamic_slice_in_dim(order, index * spec.batch_size, spec.batch_size)
+    x = _images(images_u8[batch_ids])
+    y = labels[batch_ids].astype(jnp.int32)
+    aug_key, dropout_key = jax.random.split(key)
+    if spec.augment is not None:
+        x = augment_batch(x, aug_key, spec.augment)
+    x = x[..., None]
+    targets = optax.smooth_labels(jax.nn.one_hot(y, 10), spec.label_smoothing)
+
+    model = nnx.merge(spec.graphdef, state.params, state.rest)
+
+    def loss_fn(model: nnx.Module) -> tuple[jax.Array, jax.Array]:
+        logits = model(x, train=True, dropout_key=dropout_key)
+        return optax.softmax_cross_entropy(logits, targets).mean(), logits
+
+    # nnx.value_and_grad carries the batch-norm statistics updates back into `model`.
+    (loss, logits), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+    rest = nnx.state(model, nnx.Not(nnx.Param))
+    updates, opt_state = spec.tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = {
+        "loss_sum": loss * spec.batch_size,
+        "correct": (logits.argmax(-1) == y).sum(),
+    }
+    return TrainState(params, rest, opt_state), metrics
+
+
+@partial(jax.jit, static_argnums=0)
+def eval_logits(
+    graphdef: Any, params: nnx.State, rest: nnx.State, images_u8: jax.Array
+) -> jax.Array:
+    """Logits (N, 10) for uint8 images (N, 28, 28), inference mode."""
+    model = nnx.merge(graphdef, params, rest)
+    return model(_images(images_u8)[..., None], train=False)
+
+
+def predict_logits(
+    graphdef: Any, params: nnx.State, rest: nnx.State, images_u8: np.ndarray, batch: int = 1000
+) -> np.ndarray:
+    """Evaluate in fixed-size chunks (the last one padded) so one compile serves any N."""
+    outputs = []
+    for start in range(0, len(images_u8), batch):
+        chunk = np.asarray(images_u8[start : start + batch])
+        pad = batch - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
+        logits = np.asarray(eval_logits(graphdef, params, rest, jnp.asarray(chunk)))
+        outputs.append(logits[: batch - pad])
+    return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stopping
+
+
+class StopSignal:
+    """Set by SIGTERM/SIGINT or a STOP file in the run directory; checked between steps."""
+
+    def __init__(self, run: RunDir | None = None):
+        self.run = run
+        self.reason = ""
+        self._flag = threading.Event()
+
+    def set(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self._flag.set()
+
+    def __bool__(self) -> bool:
+        if not self._flag.is_set() and self.run is not None and self.run.stop_requested():
+            self.set("stop requested")
+        return self._flag.is_set()
+
+    @contextmanager
+    def handling_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, _frame: Any) -> None:
+            self.set(f"stopped by {signal.Signals(signum).name}")
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass
+class RunResult:
+    run: RunDir
+    state: str  # finished / stopped / diverged
+    reason: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def _checkpoint(run: RunDir, config: TrainConfig, state: TrainState, meta: dict[str, Any]) -> None:
+    save_checkpoint(
+        run.checkpoint_path,
+        arch=config.arch,
+        params=state.params,
+        rest=state.rest,
+        meta={"config": config.to_dict(), **meta},
+        opt_state=state.opt_state,
+    )
+
+
+def fit(
+    config: TrainConfig,
+    run: RunDir,
+    train: Split,
+    test: Split,
+    *,
+    stop: StopSignal | None = None,
+    on_progress: ProgressFn | None = None,
+) -> RunResult:
+    """Train `config` on `train`, evaluate on `test` each epoch, record everything in `run`.
+
+    Honours `stop` between steps (the last checkpoint stays valid) and ends a run whose loss
+    becomes NaN or infinite as "diverged". Exceptions mark the run "failed" and propagate.
+    """
+    config.validate()
+    enable_compile_cache()
+    stop = stop or StopSignal(run)
+    train = train.subset(config.train_subset)
+    test = test.subset(config.test_subset)
+    steps_per_epoch = len(train) // config.batch_size
+    total_steps = steps_per_epoch * config.epochs
+    device = describe_device()
+    run.write_config(config.to_dict() | {"n_train": len(train), "n_test": len(test)})
+    run.set_status("running", device=device, total_steps=total_steps)
+    try:
+        return _fit(config, run, train, test, stop, on_progress, steps_per_epoch, device)
+    except BaseException as exc:
+        run.set_status("failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _fit(
+    config: TrainConfig,
+    run: RunDir,
+    train: Split,
+    test: Split,
+    stop: StopSignal,
+    on_progress: ProgressFn | None,
+    steps_per_epoch: int,
+    device: str,
+) -> RunResult:
+    model = create_model(config.arch, seed=config.seed)
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    total_steps = steps_per_epoch * config.epochs
+    tx = make_optimizer(config, total_steps)
+    state = TrainState(params, rest, tx.init(params))
+    spec = StepSpec(
+        graphdef=graphdef,
+        tx=tx,
+        batch_size=config.batch_size,
+        augment=AugmentConfig() if config.augment else None,
+        label_smoothing=config.label_smoothing,
+    )
+    images = jnp.asarray(train.images_nhw)
+    labels = jnp.asarray(train.labels_n)
+    base_key = jax.random.key(config.seed)
+    shuffle_key, step_key = jax.random.split(base_key)
+
+    started = time.perf_counter()
+    timing_from, timed_images = None, 0  # throughput excludes the first (compiling) step
+    first_step_seconds = None
+    step = 0
+    pending: list[dict[str, jax.Array]] = []
+    epoch_accuracies: list[float] = []
+    outcome, reason = "finished", ""
+
+    def flush() -> bool:
+        """Write one metric line from the pending steps; False if the loss is not finite."""
+        nonlocal pending
+        if not pending:
+            return True
+        totals = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs).sum(), *pending))
+        n = len(pending) * config.batch_size
+        pending = []
+        loss = float(totals["loss_sum"]) / n
+        elapsed = time.perf_counter() - started
+        rate = timed_images / (time.perf_counter() - timing_from) if timing_from else 0.0
+        record = {
+            "kind": "train", "step": step, "epoch": step / steps_per_epoch,
+            "loss": loss, "accuracy": float(totals["correct"]) / n,
+            "images_per_second": rate, "elapsed": elapsed, "total_steps": total_steps,
+        }  # fmt: skip
+        if not math.isfinite(loss):
+            record["loss"] = None
+        run.append_metrics(record)
+        if on_progress:
+            on_progress(record)
+        return math.isfinite(loss)
+
+    with stop.handling_signals():
+        epoch = 0
+        step_in_epoch = 0
+        for epoch in range(config.epochs):
+            order = jax.random.permutation(jax.random.fold_in(shuffle_key, epoch), len(train))
+            for step_in_epoch in range(steps_per_epoch):
+                if stop:
+                    outcome, reason = "stopped", stop.reason
+                    break
+                key = jax.random.fold_in(step_key, step)
+                state, metrics = train_step(
+                    spec, state, images, labels, order, jnp.int32(step_in_epoch), key
+                )
+                step += 1
+                pending.append(metrics)
+                if step == 1:
+                    jax.block_until_ready(metrics)
+                    first_step_seconds = time.perf_counter() - started
+                    timing_from = time.perf_counter()
+                else:
+                    timed_images += config.batch_size
+                if step % config.log_every == 0 and not flush():
+                    outcome, reason = "diverged", f"loss became NaN or infinite at step {step}"
+                    break
+            else:
+                step_in_epoch = steps_per_epoch
+            if outcome == "finished" and not flush():
+                outcome, reason = "diverged", f"loss became NaN or infinite at step {step}"
+            if outcome == "diverged":
+                break  # keep the last good checkpoint
+            if step_in_epoch == steps_per_epoch:
+                accuracy = _evaluate_epoch(run, spec, state, test, epoch, step, started)
+                epoch_accuracies.append(accuracy)
+                _checkpoint(run, config, state, {"epoch": epoch + 1, "step": step})
+            if outcome == "stopped":
+                break
+        else:
+            epoch = config.epochs
+
+    if outcome == "stopped" and step > 0:
+        _checkpoint(run, config, state, {"epoch": epoch, "step": step, "stopped": True})
+    duration = time.perf_counter() - started
+    rate = (
+        timed_images / (time.perf_counter() - timing_from) if timing_from and timed_images else 0.0
+    )
+    summary: dict[str, Any] = {
+        "arch": config.arch,
+        "state": outcome,
+        "steps": step,
+        "epochs_completed": len(epoch_accuracies),
+        "epoch_test_accuracy": epoch_accuracies,
+        "duration_seconds": duration,
+        "first_step_seconds": first_step_seconds,
+        "train_images_per_second": rate,
+        "device": device,
+    }
+    if outcome != "diverged" and step > 0:
+        result = evaluate.evaluate(
+            test.labels_n, predict_logits(graphdef, state.params, state.rest, test.images_nhw)
+        )
+        summary |= result.to_dict()
+    run.write_summary(summary)
+    run.set_status(outcome, reason)
+    return RunResult(run, outcome, reason, summary)
+
+
+def _evaluate_epoch(
+    run: RunDir,
+    spec: StepSpec,
+    state: TrainState,
+    test: Split,
+    epoch: int,
+    step: int,
+    started: float,
+) -> float:
+    logits = predict_logits(spec.graphdef, state.params, state.rest, test.images_nhw)
+    accuracy = float((logits.argmax(-1) == test.labels_n).mean())
+    run.append_metrics(
+        {
+            "kind": "epoch",
+            "epoch": epoch + 1,
+            "step": step,
+            "test_accuracy": accuracy,
+            "elapsed": time.perf_counter() - started,
+        }
+    )
+    return accuracy
