@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import shutil
 import subprocess
 import tarfile
@@ -200,7 +201,7 @@ def _from_directory(source: Path, spec: MnistFile) -> bytes:
 
 def _download(url: str, label: str, progress: Progress | None, timeout: float) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        total = response.length
+        total = getattr(response, "length", None)  # file:// responses have none
         chunks, done = [], 0
         while chunk := response.read(1 << 16):
             chunks.append(chunk)
@@ -214,7 +215,7 @@ def _from_mirror(mirror: str, spec: MnistFile, progress: Progress | None, timeou
     url = mirror.rstrip("/") + "/" + spec.name + ".gz"
     try:
         raw = _download(url, spec.name, progress, timeout)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         raise DataError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
     return _verified(raw, spec, url)
 

@@ -22,7 +22,7 @@ def launch(
     """Start a training job; returns the process and its (already created) run directory."""
     config.validate()
     run = RunDir.create(config.arch, path=run_dir)
-    log = (run.path / "job.log").open("ab")
+    log = (run.path / RunDir.JOB_LOG).open("ab")
     command = [
         sys.executable, "-m", "handwritten", "train",
         "--config-json", json.dumps(config.to_dict()),

@@ -209,11 +209,16 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
         ink = ink - background
     else:
         ink = ink - float(np.median(_border(ink)))
-    ink = np.clip(ink, 0.0, None)
+    # Sensor noise: a grey opening sits below the paper by a few noise sigmas, so remove the
+    # residual level and three robust sigmas (MAD of the border, which is paper) first.
+    border = _border(ink)
+    level = float(np.median(border))
+    noise = 1.4826 * float(np.median(np.abs(border - level)))
+    ink = np.clip(ink - level - 3.0 * noise, 0.0, None)
     contrast = (
         float(ndimage.median_filter(ink, size=3).max()) if ink.size >= 9 else float(ink.max())
     )
-    if contrast < MIN_CONTRAST:
+    if contrast < max(MIN_CONTRAST, 6.0 * noise):
         return np.zeros_like(ink), inverted, contrast
     ink = ink / contrast
     ink[ink < 0.2] = 0.0  # paper texture and sensor noise

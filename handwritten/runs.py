@@ -42,16 +42,17 @@ class RunDir:
     SUMMARY = "summary.json"
     CHECKPOINT = "checkpoint.msgpack"
     STOP = "STOP"
+    JOB_LOG = "job.log"  # the job launcher's stdout/stderr, opened before training starts
 
     @classmethod
     def create(cls, label: str, root: Path | None = None, path: Path | None = None) -> RunDir:
-        """Make a new run folder; `path` if given (must be new or empty), else a fresh id."""
+        """Make a new run folder; `path` if given (new, empty, or holding only a job log)."""
         if path is None:
             root = root or runs_dir()
             run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-{secrets.token_hex(2)}"
             path = root / run_id
         path = Path(path)
-        if path.exists() and any(path.iterdir()):
+        if path.exists() and any(p.name != cls.JOB_LOG for p in path.iterdir()):
             raise RunError(f"{path}: already exists and is not empty; choose a new --run-dir")
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)

@@ -109,7 +109,7 @@ PRESETS: dict[str, TrainConfig] = {
         weight_decay=5e-4, schedule="constant", label_smoothing=0.0, augment=False,
     ),
     "cnn": TrainConfig(),
-    "default": TrainConfig(epochs=8),
+    "default": TrainConfig(epochs=12),
 }  # fmt: skip
 
 

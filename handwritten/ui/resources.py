@@ -1,0 +1,40 @@
+"""Read-only resources shared by every session (`st.cache_resource`): the active predictor."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from handwritten.device import describe_device
+from handwritten.model_store import checkpoint_for
+from handwritten.predict import Predictor
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _predictor(checkpoint: str, modified: float) -> Predictor:
+    """One warmed-up predictor per checkpoint version; never mutated after creation."""
+    predictor = Predictor.load(checkpoint)
+    predictor.warm_up()
+    return predictor
+
+
+def active_predictor() -> Predictor:
+    """The active model; keyed by path and mtime so a promotion takes effect at once."""
+    path = checkpoint_for("default")
+    return _predictor(str(path), path.stat().st_mtime)
+
+
+@st.cache_resource
+def device_label() -> str:
+    return describe_device()
+
+
+def sidebar_model_info() -> None:
+    predictor = active_predictor()
+    info = predictor.info
+    with st.sidebar:
+        st.caption("Active model")
+        if info is not None:
+            st.markdown(f"**{info.name}**  \n`{info.arch}`")
+            if info.test_accuracy is not None:
+                st.metric("MNIST test accuracy", f"{info.test_accuracy:.2%}")
+        st.caption(f"Device: {device_label()}")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install everything the tests need (project + test extras, Debian's chromium, MNIST) and run the
+# whole suite: lint, unit tests, slow real-MNIST tests and real-browser tests. Extra arguments go
+# to pytest. Used by CI (.ci/run) and by the README's quick start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q chromium
+fi
+
+# MNIST once into the per-user cache (verified by md5; a no-op when already there).
+.venv/bin/handwritten data fetch --quiet
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest "$@"

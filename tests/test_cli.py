@@ -1,0 +1,112 @@
+"""The CLI contract: exact command names, --json last line, exit 2 with one line on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwritten.cli import main
+from handwritten.model_store import checkpoint_for
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_train_evaluate_promote(synthetic_mnist: Path, tmp_path: Path, capsys) -> None:
+    run_dir = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys, "train", "--arch", "mlp", "--epochs", "2", "--batch-size", "32", "--lr", "0.01",
+        "--seed", "1", "--run-dir", str(run_dir), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = last_json(out)
+    for key in ("run_dir", "arch", "epochs", "test_accuracy", "train_images_per_second"):
+        assert key in result
+    assert result["run_dir"] == str(run_dir) and result["arch"] == "mlp" and result["epochs"] == 2
+    assert 0.9 < result["test_accuracy"] <= 1.0
+    assert "test accuracy" in err  # progress and epoch lines go to stderr
+
+    code, out, _ = run_cli(capsys, "evaluate", "--model", str(run_dir), "--json")
+    evaluation = last_json(out)
+    assert code == 0 and evaluation["n"] == 128
+    assert evaluation["test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert len(evaluation["per_class_accuracy"]) == 10
+
+    assert run_cli(capsys, "promote", str(run_dir))[0] == 0
+    assert checkpoint_for("default") == run_dir / "checkpoint.msgpack"
+    code, out, _ = run_cli(capsys, "info", "--json")
+    assert last_json(out)["arch"] == "mlp"
+
+
+def test_predict_json_lines(tmp_path: Path, capsys) -> None:
+    digit = np.zeros((280, 280), np.uint8)
+    digit[40:240, 130:150] = 255  # a 1
+    good = tmp_path / "one.png"
+    Image.fromarray(digit).save(good)
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(blank)
+    code, out, _ = run_cli(capsys, "predict", str(good), str(blank), "--json")
+    assert code == 0
+    first, second = (json.loads(line) for line in out.strip().splitlines())
+    assert first["path"] == str(good) and first["label"] == 1
+    assert len(first["probabilities"]) == 10 and 0 < first["confidence"] <= 1
+    assert second["label"] is None
+
+
+def test_predict_bad_file_exit_2_and_keeps_going(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    good = tmp_path / "one.png"
+    image = np.zeros((100, 100), np.uint8)
+    image[10:90, 45:55] = 255
+    Image.fromarray(image).save(good)
+    code, out, err = run_cli(capsys, "predict", str(bad), str(good), "--json")
+    assert code == 2
+    assert "not an image" in err and "Traceback" not in err
+    assert json.loads(out.strip().splitlines()[-1])["label"] == 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--arch", "vgg"], "invalid choice"),
+        (["train", "--epochs", "0"], "must be at least 1"),
+        (["train", "--lr", "abc"], "not a number"),
+        (["predict"], "required"),
+        (["evaluate", "--model", "/nonexistent/run"], "no such model"),
+        (["promote", "/nonexistent/run"], "no such model"),
+        (["train", "--arch", "mlp"], "handwritten data fetch"),  # no MNIST in this test's cache
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv: list[str], message: str, capsys) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_json(capsys) -> None:
+    code, out, _ = run_cli(
+        capsys, "bench", "--arch", "mlp", "--batch-size", "32", "--steps", "3", "--blocks", "1",
+        "--json",
+    )  # fmt: skip
+    result = last_json(out)
+    assert code == 0
+    for key in ("train_images_per_second", "first_step_seconds", "predict_latency_ms", "device"):
+        assert key in result
+    assert result["train_images_per_second"] > 0 and result["device"].startswith("cpu")

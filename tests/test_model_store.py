@@ -1,0 +1,62 @@
+"""Active model: shipped default, promote, fall back when the promoted run is gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flax import nnx
+
+from handwritten.checkpoint import save_checkpoint
+from handwritten.model_store import (
+    SHIPPED_CHECKPOINT,
+    ModelNotFoundError,
+    checkpoint_for,
+    load_model,
+    promote,
+    reset_active,
+)
+from handwritten.models import create_model
+from handwritten.runs import RunDir
+
+
+def _run_with_checkpoint(root: Path, arch: str = "mlp") -> RunDir:
+    run = RunDir.create(arch, root=root)
+    run.write_config({"arch": arch})
+    run.write_summary({"test_accuracy": 0.5})
+    _, params, rest = nnx.split(create_model(arch), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch=arch, params=params, rest=rest)
+    return run
+
+
+def test_default_is_the_shipped_model() -> None:
+    assert checkpoint_for("default") == SHIPPED_CHECKPOINT
+    _, info = load_model("default")
+    assert info.arch == "cnn" and info.name == "default (shipped)"
+    assert info.test_accuracy >= 0.995
+
+
+def test_promote_switches_default_and_falls_back_when_gone(tmp_path: Path) -> None:
+    run = _run_with_checkpoint(tmp_path)
+    promote(run.path)
+    _, info = load_model("default")
+    assert info.arch == "mlp" and info.test_accuracy == 0.5
+    run.checkpoint_path.unlink()
+    assert checkpoint_for("default") == SHIPPED_CHECKPOINT
+    reset_active()
+    assert checkpoint_for("default") == SHIPPED_CHECKPOINT
+
+
+def test_promote_refuses_runs_without_a_valid_checkpoint(tmp_path: Path) -> None:
+    run = RunDir.create("mlp", root=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no checkpoint"):
+        promote(run.path)
+    run.checkpoint_path.write_bytes(b"junk")
+    with pytest.raises(ModelNotFoundError, match="corrupt"):
+        promote(run.path)
+    assert checkpoint_for("default") == SHIPPED_CHECKPOINT
+
+
+def test_unknown_model_spec(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="no such model"):
+        load_model(tmp_path / "missing")

@@ -1,0 +1,83 @@
+"""Models: registry, shapes, layer traces with kinds, reference max-pool."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from handwritten.models import REGISTRY, count_parameters, create_model, max_pool_2x2
+
+EXPECTED = {
+    # arch: (parameter count, [(layer name, kind, shape without batch)] for weight layers)
+    "mlp": (
+        784 * 100 + 100 + 100 * 10 + 10,
+        [("dense1", "dense", (100,)), ("logits", "dense", (10,))],
+    ),
+    "lenet": (
+        5 * 5 * 20 + 20 + 5 * 5 * 20 * 50 + 50 + 800 * 500 + 500 + 500 * 10 + 10,
+        [("conv1", "conv", (24, 24, 20)), ("pool1", "pool", (12, 12, 20)),
+         ("conv2", "conv", (8, 8, 50)), ("pool2", "pool", (4, 4, 50)),
+         ("dense1", "dense", (500,)), ("logits", "dense", (10,))],
+    ),
+    "cnn": (
+        None,
+        [("conv1", "conv", (28, 28, 32)), ("pool1", "pool", (14, 14, 32)),
+         ("conv2", "conv", (14, 14, 64)), ("conv3", "conv", (14, 14, 64)),
+         ("pool2", "pool", (7, 7, 64)), ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("arch", sorted(REGISTRY))
+def test_trace_names_kinds_and_shapes(arch: str) -> None:
+    model = create_model(arch, seed=0)
+    layers = model.trace(jnp.zeros((3, 28, 28, 1)))
+    by_name = {layer.name: layer for layer in layers}
+    assert len(by_name) == len(layers), "layer names must be unique"
+    assert layers[0].kind == "input" and layers[-1].name == "logits"
+    count, expected = EXPECTED[arch]
+    for name, kind, shape in expected:
+        assert by_name[name].kind == kind
+        assert by_name[name].value.shape == (3, *shape)
+    if count is not None:
+        assert count_parameters(model) == count
+    # Weight-bearing layers point at a real submodule with a kernel.
+    for layer in layers:
+        if layer.module is not None and layer.kind in ("conv", "dense"):
+            assert getattr(model, layer.module).kernel[...].ndim in (2, 4)
+
+
+def test_lenet_conv_activations_are_identity_as_in_the_seed() -> None:
+    model = create_model("lenet")
+    x = jax.random.uniform(jax.random.key(0), (2, 28, 28, 1))
+    conv1 = next(layer for layer in model.trace(x) if layer.name == "conv1").value
+    assert float(conv1.min()) < 0, "no ReLU after the seed's convolutions"
+
+
+def test_same_seed_same_weights_and_different_seed_differs() -> None:
+    x = jnp.ones((1, 28, 28, 1))
+    a, b, c = (create_model("cnn", s)(x) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_unknown_arch_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
+        create_model("resnet")
+
+
+def test_max_pool_matches_reduce_window() -> None:
+    x = jax.random.normal(jax.random.key(1), (2, 8, 6, 3))
+    reference = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+    np.testing.assert_array_equal(max_pool_2x2(x), reference)
+
+
+def test_dropout_only_with_a_key_in_training() -> None:
+    model = create_model("cnn")
+    x = jax.random.uniform(jax.random.key(0), (4, 28, 28, 1))
+    np.testing.assert_allclose(model(x), model(x))
+    one = model(x, train=True, dropout_key=jax.random.key(1))
+    two = model(x, train=True, dropout_key=jax.random.key(2))
+    assert not np.allclose(one, two)

@@ -1,0 +1,75 @@
+"""Predictor: answers, blank and unsure states, multi-digit, and no recompiles after warm-up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from handwritten.model_store import SHIPPED_CHECKPOINT
+from handwritten.predict import BUCKETS, Predictor, _probabilities
+
+
+def canvas(strokes: list[list[tuple[int, int]]], width: int = 280) -> np.ndarray:
+    """A canvas payload: white strokes on a transparent background, like the Draw page's."""
+    image = Image.new("RGBA", (width, 280), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for points in strokes:
+        draw.line(points, fill=(255, 255, 255, 255), width=18, joint="curve")
+    return np.asarray(image)
+
+
+ONE = [[(140, 50), (140, 230)]]
+SEVEN = [[(80, 60), (200, 60), (120, 230)]]
+ZERO = [[(140, 50), (200, 90), (205, 190), (140, 235), (80, 190), (75, 90), (140, 50)]]
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    if not SHIPPED_CHECKPOINT.is_file():
+        pytest.fail("the shipped default model is missing from the package")
+    predictor = Predictor.load("default")
+    predictor.warm_up()
+    return predictor
+
+
+@pytest.mark.parametrize("strokes, digit", [(ONE, 1), (SEVEN, 7), (ZERO, 0)])
+def test_reads_drawn_digits(predictor: Predictor, strokes, digit: int) -> None:
+    prediction = predictor.predict(canvas(strokes))
+    assert prediction.label == digit, prediction.probabilities
+    assert prediction.digits == str(digit)
+    assert prediction.confidence > 0.7 and not prediction.unsure
+    assert abs(sum(prediction.probabilities) - 1) < 1e-4
+
+
+def test_blank_canvas_is_no_digit(predictor: Predictor) -> None:
+    prediction = predictor.predict(np.zeros((280, 280, 4), np.uint8))
+    assert prediction.label is None and prediction.digits == ""
+    assert prediction.reason.startswith("no digit")
+    assert prediction.to_json()["label"] is None
+
+
+def test_several_digits_read_left_to_right(predictor: Predictor) -> None:
+    shift = lambda strokes, dx: [[(x // 2 + dx, y) for x, y in s] for s in strokes]  # noqa: E731
+    image = canvas(shift(SEVEN, 0) + shift(ONE, 140) + shift(ZERO, 250), width=420)
+    prediction = predictor.predict(image)
+    assert prediction.digits == "710"
+    assert prediction.label is None
+    assert len(prediction.to_json()["per_digit"]) == 3
+
+
+def test_no_recompiles_after_warm_up(predictor: Predictor) -> None:
+    before = _probabilities._cache_size()
+    for strokes in (ONE, SEVEN, ZERO, [*ONE, [(10, 10), (40, 40)]]):
+        predictor.predict(canvas(strokes))
+    predictor.probabilities(np.zeros((7, 28, 28), np.float32))
+    predictor.probabilities(np.zeros((130, 28, 28), np.float32))
+    assert _probabilities._cache_size() == before
+    assert before <= len(BUCKETS) * 2
+
+
+def test_probabilities_pad_and_unpad(predictor: Predictor) -> None:
+    images = np.random.default_rng(0).random((5, 28, 28)).astype(np.float32)
+    batch = predictor.probabilities(images)
+    single = np.concatenate([predictor.probabilities(i[None]) for i in images])
+    np.testing.assert_allclose(batch, single, atol=1e-5)

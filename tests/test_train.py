@@ -1,0 +1,152 @@
+"""Training runs on a tiny synthetic dataset: metrics, checkpoints, stop, divergence, failure."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handwritten.checkpoint import load_checkpoint
+from handwritten.data import Split
+from handwritten.runs import RunDir, list_runs
+from handwritten.train import PRESETS, StopSignal, TrainConfig, fit, make_optimizer
+
+from .conftest import synthetic_digits
+
+TINY = TrainConfig(
+    arch="mlp", epochs=3, batch_size=32, optimizer="adam", lr=3e-3, schedule="constant",
+    label_smoothing=0.0, augment=False, log_every=4,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def splits() -> tuple[Split, Split]:
+    return Split(*synthetic_digits(512, 0)), Split(*synthetic_digits(128, 1))
+
+
+def test_fit_writes_a_complete_run_directory(tmp_path: Path, splits) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    result = fit(TINY, run, *splits)
+    assert result.state == "finished"
+    assert run.status()["state"] == "finished"
+    assert run.config()["arch"] == "mlp" and run.config()["n_train"] == 512
+    records = run.read_metrics()
+    train_lines = [r for r in records if r["kind"] == "train"]
+    epoch_lines = [r for r in records if r["kind"] == "epoch"]
+    assert len(epoch_lines) == 3
+    for key in ("step", "epoch", "loss", "accuracy", "images_per_second", "elapsed"):
+        assert key in train_lines[-1]
+    assert [r["step"] for r in train_lines] == sorted(r["step"] for r in train_lines)
+    assert train_lines[-1]["loss"] < train_lines[0]["loss"]
+    summary = run.summary()
+    assert summary["test_accuracy"] > 0.9, "the synthetic task is easy"
+    assert len(summary["per_class_accuracy"]) == 10
+    assert np.asarray(summary["confusion_matrix"]).sum() == 128
+    assert summary["first_step_seconds"] > 0 and summary["train_images_per_second"] > 0
+    restored = load_checkpoint(run.checkpoint_path)
+    assert restored.arch == "mlp" and restored.meta["epoch"] == 3
+
+
+@pytest.mark.parametrize("arch", ["lenet", "cnn"])
+def test_conv_models_and_augmentation_learn(tmp_path: Path, splits, arch: str) -> None:
+    config = dataclasses.replace(TINY, arch=arch, epochs=2, augment=arch == "cnn", lr=2e-3)
+    result = fit(config, RunDir.create(arch, path=tmp_path / arch), *splits)
+    assert result.state == "finished"
+    assert result.summary["test_accuracy"] > 0.5
+
+
+def test_stop_request_ends_the_run_with_a_usable_checkpoint(tmp_path: Path, splits) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    seen = []
+
+    def stop_after_first_log(record: dict) -> None:
+        seen.append(record["step"])
+        run.request_stop()
+
+    config = dataclasses.replace(TINY, epochs=50)
+    result = fit(config, run, *splits, on_progress=stop_after_first_log)
+    assert result.state == "stopped" and "stop requested" in result.reason
+    assert run.status()["state"] == "stopped"
+    assert result.summary["steps"] == seen[0] == 4
+    restored = load_checkpoint(run.checkpoint_path)
+    assert restored.meta["stopped"] is True and restored.meta["step"] == 4
+
+
+def test_signal_sets_the_stop_flag() -> None:
+    stop = StopSignal()
+    assert not stop
+    stop.set("stopped by SIGTERM")
+    assert stop and stop.reason == "stopped by SIGTERM"
+
+
+def test_nan_loss_ends_the_run_as_diverged(tmp_path: Path, splits) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    config = dataclasses.replace(TINY, optimizer="nesterov", lr=1e12, epochs=5)
+    result = fit(config, run, *splits)
+    assert result.state == "diverged"
+    assert "NaN" in run.status()["reason"]
+    assert "test_accuracy" not in result.summary
+    assert any(r.get("loss") is None for r in run.read_metrics())
+
+
+def test_a_crash_marks_the_run_failed(tmp_path: Path, splits) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+
+    def explode(record: dict) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        fit(TINY, run, *splits, on_progress=explode)
+    status = run.status()
+    assert status["state"] == "failed" and "disk full" in status["reason"]
+
+
+def test_run_dir_refuses_to_overwrite_and_lists_runs(tmp_path: Path) -> None:
+    first = RunDir.create("mlp", root=tmp_path)
+    first.write_config({"arch": "mlp"})
+    with pytest.raises(ValueError, match="not empty"):
+        RunDir.create("mlp", path=first.path)
+    assert list_runs(tmp_path) == [first]
+
+
+def test_metrics_reader_skips_a_line_being_written(tmp_path: Path) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    run.append_metrics({"step": 1})
+    with (run.path / RunDir.METRICS).open("a") as handle:
+        handle.write('{"step": 2, "lo')
+    assert run.read_metrics() == [{"step": 1}]
+
+
+def test_config_validation_and_json_round_trip() -> None:
+    config = PRESETS["lenet"]
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    for bad in ({"epochs": 0}, {"lr": -1.0}, {"arch": "vgg"}, {"batch_size": 0},
+                {"train_subset": 10, "batch_size": 64}, {"lr": math.inf}):  # fmt: skip
+        with pytest.raises(ValueError):
+            dataclasses.replace(config, **bad).validate()
+    with pytest.raises(ValueError, match="unknown training settings"):
+        TrainConfig.from_dict({"arch": "mlp", "colour": "red"})
+
+
+def test_seed_presets_match_the_reference_table() -> None:
+    assert (PRESETS["mlp"].optimizer, PRESETS["mlp"].lr, PRESETS["mlp"].weight_decay) == (
+        "nesterov", 0.006, 1e-4,
+    )  # fmt: skip
+    assert (PRESETS["lenet"].lr, PRESETS["lenet"].weight_decay, PRESETS["lenet"].momentum) == (
+        0.01, 5e-4, 0.9,
+    )  # fmt: skip
+
+
+def test_nesterov_weight_decay_spares_biases() -> None:
+    import jax.numpy as jnp
+
+    tx = make_optimizer(dataclasses.replace(PRESETS["lenet"], momentum=0.0), 10)
+    params = {"kernel": jnp.ones((2, 2)), "bias": jnp.ones((2,))}
+    zero = {"kernel": jnp.zeros((2, 2)), "bias": jnp.zeros((2,))}
+    updates, _ = tx.update(zero, tx.init(params), params)
+    np.testing.assert_allclose(updates["kernel"], -0.01 * 5e-4)
+    np.testing.assert_allclose(updates["bias"], 0.0)
