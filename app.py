@@ -1,12 +1,11 @@
-"""The dashboard's entry point: `streamlit run app.py`."""
+"""The dashboard's entry point: `streamlit run app.py`. Pages live in `pages/`."""
 
 import streamlit as st
 
-from handwritten.ui.resources import active_predictor, sidebar_model_info
-
-st.set_page_config(page_title="handwritten", page_icon="✍️", layout="wide")
-sidebar_model_info()
-st.title("handwritten")
-info = active_predictor().info
-if info is not None and info.test_accuracy is not None:
-    st.write(f"Active model **{info.name}** ({info.arch}): {info.test_accuracy:.2%} on MNIST test.")
+pages = [
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/biotech:", url_path="explain"),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
+]
+st.navigation(pages).run()

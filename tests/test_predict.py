@@ -73,3 +73,17 @@ def test_probabilities_pad_and_unpad(predictor: Predictor) -> None:
     batch = predictor.probabilities(images)
     single = np.concatenate([predictor.probabilities(i[None]) for i in images])
     np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_a_model_without_opinion_is_reported_unsure() -> None:
+    import jax
+    from flax import nnx
+
+    from handwritten.models import create_model
+
+    model = create_model("mlp")
+    _, params, _ = nnx.split(model, nnx.Param, ...)
+    nnx.update(model, jax.tree.map(lambda p: p * 0, params))  # uniform probabilities
+    prediction = Predictor(model).predict(canvas(ONE))
+    assert prediction.label == 0 and prediction.confidence == pytest.approx(0.1, abs=1e-4)
+    assert prediction.unsure and "may not be a digit" in prediction.reason

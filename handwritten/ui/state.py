@@ -1,0 +1,29 @@
+"""Session-state keys in one place, and their initial values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+CANVAS = "draw_canvas"  # the canvas widget's own key
+CANVAS_INITIAL = "draw_canvas_initial"  # drawing restored when the canvas is mounted again
+CANVAS_JSON = "draw_canvas_json"  # the latest drawing (Fabric.js JSON)
+CANVAS_IMAGE = "draw_canvas_image"  # the latest canvas RGBA, shared with the Explain page
+BRUSH = "draw_brush"
+SCHEME = "draw_scheme"
+SHOW_PIPELINE = "draw_show_pipeline"
+
+DEFAULTS: dict[str, Any] = {
+    CANVAS_INITIAL: None,
+    CANVAS_JSON: None,
+    CANVAS_IMAGE: None,
+    BRUSH: 20,
+    SCHEME: "White on black",
+    SHOW_PIPELINE: False,
+}
+
+
+def init_state() -> None:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)

@@ -1,0 +1,48 @@
+"""Draw page: sketch a digit (mouse, pen or touch) or upload a photo; see the answer live."""
+
+import streamlit as st
+
+from handwritten.preprocess import MAX_UPLOAD_BYTES
+from handwritten.ui import state
+from handwritten.ui.canvas import SCHEMES, drawing_canvas, forget_drawing
+from handwritten.ui.page import setup_page
+from handwritten.ui.resources import active_predictor
+from handwritten.ui.result import predict_or_explain, show_pipeline, show_prediction
+
+setup_page("Draw")
+predictor = active_predictor()
+st.title("Draw a digit")
+
+draw_tab, upload_tab = st.tabs([":material/draw: Draw", ":material/photo_camera: Upload a photo"])
+with draw_tab:
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        image = drawing_canvas(st.session_state[state.BRUSH], st.session_state[state.SCHEME])
+        st.caption("Undo, redo and clear are in the canvas toolbar. Several digits work too.")
+        brush, scheme = st.columns(2)
+        brush.slider("Brush width", 5, 40, key=state.BRUSH)
+        scheme.selectbox("Colours", list(SCHEMES), key=state.SCHEME, on_change=forget_drawing)
+        st.toggle("How the model sees it", key=state.SHOW_PIPELINE)
+    with right:
+        drawn = None
+        if image is None:
+            st.metric("Prediction", "–")
+            st.info("Draw a digit on the canvas: the answer appears when you lift the pen.")
+        else:
+            drawn = predict_or_explain(predictor, image, "The canvas sent an unreadable drawing")
+            if drawn is not None:
+                show_prediction(drawn, key="draw")
+    if drawn is not None and st.session_state[state.SHOW_PIPELINE]:
+        show_pipeline(drawn)
+
+with upload_tab:
+    upload = st.file_uploader(
+        "A PNG or JPEG of digits (dark ink on light paper is fine)",
+        type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"],
+        help=f"Up to {MAX_UPLOAD_BYTES // 1_000_000} MB.",
+    )
+    if upload is not None:
+        uploaded = predict_or_explain(predictor, upload.getvalue(), f"Could not read {upload.name}")
+        if uploaded is not None:
+            show_prediction(uploaded, key="upload")
+            show_pipeline(uploaded)

@@ -1,0 +1,109 @@
+"""The Draw page in a real browser: mouse, touch, clear, upload, page switches, two tabs."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, Page, expect
+
+from .conftest import save_screenshot
+from .drawing import ONE, SEVEN, ZERO, draw, prediction, touch_stroke
+
+
+@pytest.mark.parametrize("strokes, digit", [(ONE, "1"), (SEVEN, "7"), (ZERO, "0")])
+def test_drawn_digit_is_read(page: Page, app_url: str, strokes, digit: str) -> None:
+    page.goto(app_url)
+    expect(prediction(page)).to_contain_text("–", timeout=30_000)
+    draw(page, strokes)
+    expect(prediction(page)).to_have_text(f"Prediction{digit}", timeout=20_000)
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    save_screenshot(page, f"draw-{digit}")
+
+
+def test_clear_returns_to_the_prompt(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    draw(page, SEVEN)
+    expect(prediction(page)).to_have_text("Prediction7", timeout=20_000)
+    page.get_by_role("button", name="Reset canvas & history").click()
+    expect(prediction(page)).to_have_text("Prediction–", timeout=20_000)
+    expect(page.get_by_text("Draw a digit to see the model's answer")).to_be_visible()
+
+
+def test_touch_stroke(browser: Browser, app_url: str) -> None:
+    context = browser.new_context(
+        has_touch=True, is_mobile=True, viewport={"width": 420, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(app_url)
+    touch_stroke(page, ONE[0])
+    expect(prediction(page)).to_have_text("Prediction1", timeout=20_000)
+    save_screenshot(page, "draw-touch-mobile")
+    context.close()
+
+
+def test_pipeline_toggle_and_several_digits(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    shrink = lambda strokes, dx: [[(x // 2 + dx, y) for x, y in s] for s in strokes]  # noqa: E731
+    draw(page, shrink(SEVEN, 0) + shrink(ONE, 75) + shrink(ZERO, 180))
+    expect(prediction(page)).to_have_text("Prediction710", timeout=20_000)
+    page.get_by_text("How the model sees it").first.click()
+    expect(page.get_by_text("centred in 28×28 by mass")).to_be_visible(timeout=20_000)
+    save_screenshot(page, "draw-several-digits-pipeline")
+
+
+def test_switching_pages_keeps_the_drawing(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    draw(page, SEVEN)
+    expect(prediction(page)).to_have_text("Prediction7", timeout=20_000)
+    page.get_by_role("link", name="Train").click()
+    expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=20_000)
+    page.get_by_role("link", name="Draw").click()
+    expect(prediction(page)).to_have_text("Prediction7", timeout=20_000)
+
+
+def test_two_tabs_are_independent(browser: Browser, app_url: str) -> None:
+    first, second = browser.new_context(), browser.new_context()
+    one, two = first.new_page(), second.new_page()
+    one.goto(app_url)
+    two.goto(app_url)
+    draw(one, ONE)
+    draw(two, ZERO)
+    expect(prediction(one)).to_have_text("Prediction1", timeout=20_000)
+    expect(prediction(two)).to_have_text("Prediction0", timeout=20_000)
+    first.close()
+    second.close()
+
+
+def _photo_of_a_four() -> bytes:
+    image = Image.new("RGB", (600, 450), (225, 222, 215))
+    pen = ImageDraw.Draw(image)
+    pen.line([(330, 80), (250, 270), (380, 270)], fill=(30, 30, 40), width=14)
+    pen.line([(350, 170), (350, 380)], fill=(30, 30, 40), width=14)
+    shade = np.linspace(1.0, 0.75, 600)[None, :, None]
+    buffer = io.BytesIO()
+    Image.fromarray((np.asarray(image) * shade).astype(np.uint8)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_upload_good_and_bad_files(page: Page, app_url: str, tmp_path) -> None:
+    page.goto(app_url)
+    page.get_by_role("tab", name="Upload a photo").click()
+    photo = tmp_path / "four.jpg"
+    photo.write_bytes(_photo_of_a_four())
+    page.locator('input[type="file"]').set_input_files(str(photo))
+    upload_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").last
+    expect(upload_metric).to_have_text("Prediction4", timeout=20_000)
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').last.wait_for()
+    expect(page.get_by_text("centred in 28×28 by mass")).to_be_visible()
+    save_screenshot(page, "upload-photo")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    page.locator('input[type="file"]').set_input_files(str(broken))
+    expect(page.get_by_text("Could not read broken.png")).to_be_visible(timeout=20_000)
+    # The page keeps working after a bad upload.
+    page.get_by_role("tab", name="Draw").click()
+    draw(page, ONE)
+    expect(prediction(page)).to_have_text("Prediction1", timeout=20_000)

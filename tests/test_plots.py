@@ -1,0 +1,43 @@
+"""Figure and image builders: pure functions on small inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handwritten.plots import ACCENT, pipeline_steps, probability_bars, to_display
+from handwritten.preprocess import preprocess
+
+
+def test_probability_bars_highlight_the_winner() -> None:
+    probabilities = np.full(10, 0.02)
+    probabilities[3] = 0.82
+    figure = probability_bars(probabilities)
+    bar = figure.data[0]
+    assert list(bar.x) == [str(d) for d in range(10)]
+    np.testing.assert_allclose(bar.y, probabilities)
+    assert bar.marker.color[3] == ACCENT and bar.marker.color[2] != ACCENT
+    with pytest.raises(ValueError):
+        probability_bars([0.5, 0.5])
+
+
+def test_to_display_is_square_crisp_and_uint8() -> None:
+    tall = np.zeros((20, 5), np.float32)
+    tall[:, 2] = 1.0
+    tile = to_display(tall, 100)
+    assert tile.shape == (100, 100) and tile.dtype == np.uint8
+    assert set(np.unique(tile)) == {0, 255}  # nearest-neighbour: no blur
+    rgba = np.zeros((10, 10, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[2:5, 2:5, 3] = 255
+    shown = to_display(rgba, 10)
+    assert shown.shape == (10, 10, 3) and shown[0, 0].max() == 0 and shown[3, 3].min() == 255
+
+
+def test_pipeline_steps_cover_every_stage() -> None:
+    image = np.zeros((200, 200), np.uint8)
+    image[40:160, 90:110] = 255
+    steps = pipeline_steps(preprocess(image))
+    assert [caption for caption, _ in steps][-1] == "centred in 28×28 by mass"
+    assert len(steps) == 6 and all(tile.shape[:2] == (140, 140) for _, tile in steps)
+    assert len(pipeline_steps(preprocess(np.zeros((50, 50), np.uint8)))) == 3
