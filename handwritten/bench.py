@@ -17,7 +17,7 @@ from flax import nnx
 
 from handwritten.augment import AugmentConfig
 from handwritten.device import describe_device, enable_compile_cache
-from handwritten.models import create_model
+from handwritten.models import create_model, split_model
 from handwritten.predict import Predictor
 from handwritten.train import PRESETS, StepSpec, TrainState, make_optimizer, train_step
 
@@ -42,7 +42,7 @@ def run_bench(
 
     started = time.perf_counter()
     model = create_model(arch, seed)
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    graphdef, params, rest = split_model(model)
     tx = make_optimizer(preset, steps * blocks)
     spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
                     preset.label_smoothing)  # fmt: skip

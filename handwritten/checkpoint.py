@@ -15,7 +15,7 @@ import numpy as np
 from flax import nnx, serialization
 
 from handwritten.fileio import atomic_write_bytes
-from handwritten.models import DigitModel, create_model
+from handwritten.models import DigitModel, create_model, split_model
 
 FORMAT_VERSION = 1
 
@@ -93,7 +93,7 @@ def load_checkpoint(path: Path) -> Restored:
         model = create_model(arch)
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
-    _, params, rest = nnx.split(model, nnx.Param, ...)
+    _, params, rest = split_model(model)
     _fill(params, payload["params"], Path(path), "parameters")
     _fill(rest, payload["rest"], Path(path), "batch statistics")
     nnx.update(model, params, rest)

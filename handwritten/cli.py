@@ -180,12 +180,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     restored, info = load_model(args.model)
     if args.set == "mnist":
         from handwritten.data import load_split
+        from handwritten.models import split_model
         from handwritten.train import predict_logits
 
         test = load_split("test").subset(args.limit)
-        from flax import nnx
-
-        graphdef, params, rest = nnx.split(restored.model, nnx.Param, ...)
+        graphdef, params, rest = split_model(restored.model)
         result = evaluate.evaluate(
             test.labels_n, predict_logits(graphdef, params, rest, test.images_nhw)
         )

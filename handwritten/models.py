@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -188,3 +188,12 @@ def create_model(arch: str, seed: int = 0) -> DigitModel:
 
 def count_parameters(model: nnx.Module) -> int:
     return sum(int(jnp.size(p)) for p in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+def split_model(model: nnx.Module) -> tuple[Any, nnx.State, nnx.State]:
+    """(graphdef, params, rest): the functional view jitted steps work on.
+
+    `rest` holds everything that is not a parameter (batch-norm statistics).
+    """
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]
+    return graphdef, params, rest

@@ -19,7 +19,7 @@ from PIL import Image
 
 from handwritten.device import enable_compile_cache
 from handwritten.model_store import ModelInfo, load_model
-from handwritten.models import DigitModel
+from handwritten.models import DigitModel, split_model
 from handwritten.preprocess import PreprocessResult, preprocess
 
 BUCKETS = (1, 4, 16, 64)  # padded batch sizes: one compile each, at most
@@ -82,7 +82,7 @@ class Predictor:
 
     def __init__(self, model: DigitModel, info: ModelInfo | None = None):
         enable_compile_cache()
-        self.graphdef, self.params, self.rest = nnx.split(model, nnx.Param, ...)
+        self.graphdef, self.params, self.rest = split_model(model)
         self.info = info
         self.arch = model.arch
 

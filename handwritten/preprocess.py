@@ -93,7 +93,7 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarra
                     "megapixels"
                 )
             image.load()
-            image = ImageOps.exif_transpose(image)
+            upright = ImageOps.exif_transpose(image)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -102,7 +102,7 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarra
         raise ImageError("the image is too large to decode safely (decompression bomb)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"the image is damaged or truncated ({exc})") from exc
-    return image_to_rgba(image)
+    return image_to_rgba(upright)
 
 
 def image_to_rgba(image: Image.Image) -> np.ndarray:

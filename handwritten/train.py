@@ -30,7 +30,7 @@ from handwritten.augment import AugmentConfig, augment_batch
 from handwritten.checkpoint import save_checkpoint
 from handwritten.data import Split
 from handwritten.device import describe_device, enable_compile_cache
-from handwritten.models import REGISTRY, create_model
+from handwritten.models import REGISTRY, create_model, split_model
 from handwritten.runs import RunDir
 
 OPTIMIZERS = ("nesterov", "adam", "adamw")
@@ -109,7 +109,7 @@ PRESETS: dict[str, TrainConfig] = {
         weight_decay=5e-4, schedule="constant", label_smoothing=0.0, augment=False,
     ),
     "cnn": TrainConfig(),
-    "default": TrainConfig(epochs=12),
+    "default": TrainConfig(epochs=8),
 }  # fmt: skip
 
 
@@ -331,7 +331,7 @@ def _fit(
     device: str,
 ) -> RunResult:
     model = create_model(config.arch, seed=config.seed)
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    graphdef, params, rest = split_model(model)
     total_steps = steps_per_epoch * config.epochs
     tx = make_optimizer(config, total_steps)
     state = TrainState(params, rest, tx.init(params))

@@ -13,13 +13,14 @@ import argparse
 import time
 from pathlib import Path
 
-from flax import nnx, serialization
+from flax import serialization
 
 from handwritten.checkpoint import load_checkpoint, read_checkpoint
 from handwritten.data import load_split
 from handwritten.evaluate import evaluate
 from handwritten.fileio import atomic_write_bytes
 from handwritten.model_store import SHIPPED_CHECKPOINT
+from handwritten.models import split_model
 from handwritten.realistic import evaluate_realistic
 from handwritten.runs import RunDir
 from handwritten.train import predict_logits
@@ -34,7 +35,7 @@ def main() -> None:
     summary = run.summary() or {}
     config = run.config()
     restored = load_checkpoint(run.checkpoint_path)
-    graphdef, params, rest = nnx.split(restored.model, nnx.Param, ...)
+    graphdef, params, rest = split_model(restored.model)
     test = load_split("test")
     mnist = evaluate(test.labels_n, predict_logits(graphdef, params, rest, test.images_nhw))
     realistic = {}

@@ -150,3 +150,44 @@ def test_nesterov_weight_decay_spares_biases() -> None:
     updates, _ = tx.update(zero, tx.init(params), params)
     np.testing.assert_allclose(updates["kernel"], -0.01 * 5e-4)
     np.testing.assert_allclose(updates["bias"], 0.0)
+
+
+CACHE_PROBE = """
+import collections, dataclasses, sys
+from pathlib import Path
+import jax
+counts = collections.Counter()
+jax.monitoring.register_event_listener(lambda event, **kwargs: counts.update([event]))
+from handwritten.data import Split
+from handwritten.runs import RunDir
+from handwritten.train import fit
+from tests.conftest import synthetic_digits
+from tests.test_train import TINY
+fit(dataclasses.replace(TINY, epochs=1), RunDir.create("mlp", path=Path(sys.argv[1])),
+    Split(*synthetic_digits(256, 0)), Split(*synthetic_digits(64, 1)))
+print(counts["/jax/compilation_cache/cache_hits"], counts["/jax/compilation_cache/cache_misses"])
+"""
+
+
+def test_a_second_process_compiles_nothing(tmp_path: Path) -> None:
+    """The persistent compilation cache: the second run's programs all come from disk."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    env = os.environ | {"HANDWRITTEN_COMPILE_CACHE": str(tmp_path / "cache")}
+
+    def run(name: str) -> tuple[int, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", CACHE_PROBE, str(tmp_path / name)],
+            cwd=REPO, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        hits, misses = out.stdout.split()[-2:]
+        return int(hits), int(misses)
+
+    first_hits, first_misses = run("first")
+    second_hits, second_misses = run("second")
+    assert first_hits == 0 and first_misses >= 2  # at least the train and eval steps
+    assert second_misses == 0 and second_hits == first_misses
