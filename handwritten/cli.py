@@ -10,7 +10,9 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -123,15 +125,33 @@ def _train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from handwritten.data import load_split
+    from handwritten.jobs import TrainingLock
     from handwritten.runs import RunDir
-    from handwritten.train import StopSignal, fit
 
     config = _train_config(args)
     train, test = load_split("train"), load_split("test")
-    run = RunDir.create(config.arch, path=args.run_dir)
+    # One job per machine: a launcher passes the lock it took; otherwise take it here.
+    lock = TrainingLock.adopt(args.lock_fd) if args.lock_fd is not None else TrainingLock.acquire()
+    try:
+        if args.resume:
+            if args.run_dir is None:
+                raise CliError("--resume needs --run-dir")
+            run = RunDir.open(args.run_dir)
+        else:
+            run = RunDir.create(config.arch, path=args.run_dir)
+        lock.describe(run_dir=str(run.path), pid=os.getpid(), started=time.time())
+        return _train_run(run, config, train, test, args)
+    finally:
+        lock.release()
+
+
+def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Namespace) -> int:
+    """Train in `run` with a progress bar on stderr; print the result (JSON last)."""
+    from tqdm import tqdm
+
+    from handwritten.train import StopSignal, fit
+
     print(f"run directory: {run.path}", file=sys.stderr)
     bar = tqdm(total=None, desc=f"train {config.arch}", unit="step", file=sys.stderr,
                disable=args.quiet)  # fmt: skip
@@ -143,7 +163,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         bar.set_postfix(loss=f"{loss:.4f}" if loss is not None else "nan",
                         img_s=f"{record['images_per_second']:.0f}")  # fmt: skip
 
-    result = fit(config, run, train, test, stop=StopSignal(run), on_progress=on_progress)
+    result = fit(
+        config, run, train, test, stop=StopSignal(run), on_progress=on_progress, resume=args.resume
+    )
     bar.close()
     summary = result.summary
     for epoch, accuracy in enumerate(summary["epoch_test_accuracy"], 1):
@@ -302,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-subset", type=_positive_int)
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     train.add_argument("--run-dir", type=Path)
+    train.add_argument("--resume", action="store_true", help="continue --run-dir's run")
     train.add_argument("--config-json", help=argparse.SUPPRESS)
+    train.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
     train.add_argument("--json", action="store_true")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=cmd_train)
@@ -349,13 +373,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from handwritten.checkpoint import CheckpointError
     from handwritten.data import DataError
+    from handwritten.jobs import JobRunningError
     from handwritten.model_store import ModelNotFoundError
     from handwritten.preprocess import ImageError
     from handwritten.runs import RunError
 
     try:
         return int(args.handler(args))
-    except (CliError, DataError, ImageError, ModelNotFoundError, CheckpointError, RunError) as exc:
+    except (
+        CliError, DataError, ImageError, ModelNotFoundError, CheckpointError, RunError,
+        JobRunningError,
+    ) as exc:  # fmt: skip
         message = str(exc)
     except ValueError as exc:  # invalid training settings and the like
         message = str(exc)

@@ -27,7 +27,7 @@ from flax import nnx
 
 from handwritten import evaluate
 from handwritten.augment import AugmentConfig, augment_batch
-from handwritten.checkpoint import save_checkpoint
+from handwritten.checkpoint import load_checkpoint, restore_opt_state, save_checkpoint
 from handwritten.data import Split
 from handwritten.device import describe_device, enable_compile_cache
 from handwritten.models import REGISTRY, create_model, split_model
@@ -297,11 +297,14 @@ def fit(
     *,
     stop: StopSignal | None = None,
     on_progress: ProgressFn | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Train `config` on `train`, evaluate on `test` each epoch, record everything in `run`.
 
     Honours `stop` between steps (the last checkpoint stays valid) and ends a run whose loss
     becomes NaN or infinite as "diverged". Exceptions mark the run "failed" and propagate.
+    With `resume`, training continues from the run's checkpoint (weights, optimizer state) at
+    the start of the first epoch it had not completed; metrics are appended.
     """
     config.validate()
     enable_compile_cache()
@@ -311,10 +314,11 @@ def fit(
     steps_per_epoch = len(train) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
     device = describe_device()
-    run.write_config(config.to_dict() | {"n_train": len(train), "n_test": len(test)})
-    run.set_status("running", device=device, total_steps=total_steps)
+    if not resume:
+        run.write_config(config.to_dict() | {"n_train": len(train), "n_test": len(test)})
+    run.set_status("running", device=device, total_steps=total_steps, resumed=resume)
     try:
-        return _fit(config, run, train, test, stop, on_progress, steps_per_epoch, device)
+        return _fit(config, run, train, test, stop, on_progress, steps_per_epoch, device, resume)
     except BaseException as exc:
         run.set_status("failed", f"{type(exc).__name__}: {exc}")
         raise
@@ -329,12 +333,25 @@ def _fit(
     on_progress: ProgressFn | None,
     steps_per_epoch: int,
     device: str,
+    resume: bool,
 ) -> RunResult:
-    model = create_model(config.arch, seed=config.seed)
-    graphdef, params, rest = split_model(model)
     total_steps = steps_per_epoch * config.epochs
     tx = make_optimizer(config, total_steps)
-    state = TrainState(params, rest, tx.init(params))
+    start_epoch, elapsed_before = 0, 0.0
+    epoch_accuracies: list[float] = []
+    if resume:
+        restored = load_checkpoint(run.checkpoint_path)
+        graphdef, params, rest = split_model(restored.model)
+        state = TrainState(params, rest, restore_opt_state(restored.payload, tx.init(params)))
+        start_epoch = int(restored.meta.get("epoch", 0))
+        history = run.read_metrics()
+        epoch_accuracies = [float(r["test_accuracy"]) for r in history if r.get("kind") == "epoch"][
+            :start_epoch
+        ]
+        elapsed_before = max((float(r.get("elapsed", 0)) for r in history), default=0.0)
+    else:
+        graphdef, params, rest = split_model(create_model(config.arch, seed=config.seed))
+        state = TrainState(params, rest, tx.init(params))
     spec = StepSpec(
         graphdef=graphdef,
         tx=tx,
@@ -347,12 +364,12 @@ def _fit(
     base_key = jax.random.key(config.seed)
     shuffle_key, step_key = jax.random.split(base_key)
 
-    started = time.perf_counter()
+    started = time.perf_counter() - elapsed_before
     timing_from, timed_images = None, 0  # throughput excludes the first (compiling) step
     first_step_seconds = None
-    step = 0
+    step = start_epoch * steps_per_epoch
+    steps_here = 0  # steps taken by this process
     pending: list[dict[str, jax.Array]] = []
-    epoch_accuracies: list[float] = []
     outcome, reason = "finished", ""
 
     def flush() -> bool:
@@ -381,7 +398,7 @@ def _fit(
     with stop.handling_signals():
         epoch = 0
         step_in_epoch = 0
-        for epoch in range(config.epochs):
+        for epoch in range(start_epoch, config.epochs):
             order = jax.random.permutation(jax.random.fold_in(shuffle_key, epoch), len(train))
             for step_in_epoch in range(steps_per_epoch):
                 if stop:
@@ -392,10 +409,11 @@ def _fit(
                     spec, state, images, labels, order, jnp.int32(step_in_epoch), key
                 )
                 step += 1
+                steps_here += 1
                 pending.append(metrics)
-                if step == 1:
+                if steps_here == 1:
                     jax.block_until_ready(metrics)
-                    first_step_seconds = time.perf_counter() - started
+                    first_step_seconds = time.perf_counter() - started - elapsed_before
                     timing_from = time.perf_counter()
                 else:
                     timed_images += config.batch_size
@@ -417,7 +435,7 @@ def _fit(
         else:
             epoch = config.epochs
 
-    if outcome == "stopped" and step > 0:
+    if outcome == "stopped" and steps_here > 0:
         _checkpoint(run, config, state, {"epoch": epoch, "step": step, "stopped": True})
     duration = time.perf_counter() - started
     rate = (
