@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from handwritten.ui.page import PAGES
+
 pages = [
-    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
-    st.Page("pages/explain.py", title="Explain", icon=":material/biotech:", url_path="explain"),
-    st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
+    st.Page(path, title=label, icon=icon, default=index == 0)
+    for index, (path, label, icon) in enumerate(PAGES)
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="hidden").run()

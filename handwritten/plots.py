@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
+from plotly.subplots import make_subplots
 
 from handwritten.preprocess import PreprocessResult
 
@@ -75,3 +76,46 @@ def pipeline_steps(result: PreprocessResult) -> list[tuple[str, np.ndarray]]:
             ("centred in 28×28 by mass", digit.centred),
         ]
     return [(caption, to_display(image)) for caption, image in steps]
+
+
+PALETTE = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777"]
+
+
+def training_curves(runs: dict[str, list[dict]]) -> go.Figure:
+    """Loss (left) and accuracy (right) against epochs for one or several runs.
+
+    `runs` maps a label to the run's metric records (``metrics.jsonl`` lines): training lines
+    give loss and batch accuracy, epoch lines the test accuracy (drawn as markers).
+    """
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("training loss", "accuracy"), horizontal_spacing=0.1
+    )
+    for index, (label, records) in enumerate(runs.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        train = [r for r in records if r.get("kind") == "train" and r.get("loss") is not None]
+        tests = [r for r in records if r.get("kind") == "epoch"]
+        x = [r["epoch"] for r in train]
+        figure.add_trace(
+            go.Scatter(x=x, y=[r["loss"] for r in train], name=f"{label} loss",
+                       mode="lines", line={"color": colour}, legendgroup=label),
+            row=1, col=1,
+        )  # fmt: skip
+        figure.add_trace(
+            go.Scatter(x=x, y=[r["accuracy"] for r in train], name=f"{label} train acc.",
+                       mode="lines", line={"color": colour, "dash": "dot"}, legendgroup=label),
+            row=1, col=2,
+        )  # fmt: skip
+        figure.add_trace(
+            go.Scatter(x=[r["epoch"] for r in tests], y=[r["test_accuracy"] for r in tests],
+                       name=f"{label} test acc.", mode="lines+markers",
+                       line={"color": colour}, marker={"size": 8}, legendgroup=label),
+            row=1, col=2,
+        )  # fmt: skip
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
+    figure.update_layout(
+        height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.25}, plot_bgcolor="rgba(0,0,0,0)",
+    )  # fmt: skip
+    return figure

@@ -88,10 +88,13 @@ class RunDir:
 
     # status ----------------------------------------------------------------------------------
     def set_status(self, state: str, reason: str = "", **extra: Any) -> None:
+        """Write the state; the device and step count of the last status are kept."""
         if state not in STATES:
             raise ValueError(f"unknown run state {state!r}")
+        previous = self.status() if (self.path / self.STATUS).is_file() else {}
+        kept = {k: v for k, v in previous.items() if k in ("device", "total_steps")}
         value = {"state": state, "reason": reason, "pid": os.getpid(), "updated": time.time()}
-        atomic_write_json(self.path / self.STATUS, value | extra)
+        atomic_write_json(self.path / self.STATUS, kept | value | extra)
 
     def status(self) -> dict[str, Any]:
         path = self.path / self.STATUS

@@ -54,7 +54,7 @@ class TrainConfig:
     seed: int = 0
     train_subset: int | None = None  # first N training images (fast demo runs)
     test_subset: int | None = None
-    log_every: int = 50  # steps between metric lines (each costs one host sync)
+    log_every: int = 20  # steps between metric lines (each costs one host sync)
 
     def validate(self) -> TrainConfig:
         problems = []
@@ -417,7 +417,9 @@ def _fit(
                     timing_from = time.perf_counter()
                 else:
                     timed_images += config.batch_size
-                if step % config.log_every == 0 and not flush():
+                # The first line comes after step 1 so a watcher sees the run start at once.
+                due = steps_here == 1 or step % config.log_every == 0
+                if due and not flush():
                     outcome, reason = "diverged", f"loss became NaN or infinite at step {step}"
                     break
             else:

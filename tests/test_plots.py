@@ -41,3 +41,20 @@ def test_pipeline_steps_cover_every_stage() -> None:
     assert [caption for caption, _ in steps][-1] == "centred in 28×28 by mass"
     assert len(steps) == 6 and all(tile.shape[:2] == (140, 140) for _, tile in steps)
     assert len(pipeline_steps(preprocess(np.zeros((50, 50), np.uint8)))) == 3
+
+
+def test_training_curves_overlay_runs() -> None:
+    from handwritten.plots import training_curves
+
+    records = [
+        {"kind": "train", "step": 10, "epoch": 0.5, "loss": 1.0, "accuracy": 0.6},
+        {"kind": "train", "step": 20, "epoch": 1.0, "loss": 0.5, "accuracy": 0.8},
+        {"kind": "train", "step": 21, "epoch": 1.05, "loss": None, "accuracy": 0.1},
+        {"kind": "epoch", "epoch": 1, "test_accuracy": 0.85},
+    ]
+    figure = training_curves({"a": records, "b": records[:1]})
+    names = [trace.name for trace in figure.data]
+    assert names == ["a loss", "a train acc.", "a test acc.", "b loss", "b train acc.",
+                     "b test acc."]  # fmt: skip
+    assert list(figure.data[0].y) == [1.0, 0.5]  # a NaN (None) loss is not drawn
+    assert list(figure.data[2].y) == [0.85]

@@ -13,6 +13,9 @@ CANVAS_IMAGE = "draw_canvas_image"  # the latest canvas RGBA, shared with the Ex
 BRUSH = "draw_brush"
 SCHEME = "draw_scheme"
 SHOW_PIPELINE = "draw_show_pipeline"
+LAST_RUN = "train_last_run"  # the run this session started last (shown after it ends)
+HISTORY = "train_history"  # the history table's selection
+HISTORY_ERROR = "train_history_error"  # a message from a history action, shown once
 
 DEFAULTS: dict[str, Any] = {
     CANVAS_INITIAL: None,
@@ -21,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     BRUSH: 20,
     SCHEME: "White on black",
     SHOW_PIPELINE: False,
+    LAST_RUN: None,
 }
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from ..conftest import write_synthetic_mnist
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -48,9 +50,11 @@ def _free_port() -> int:
 
 
 def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`streamlit run app.py` with its own HANDWRITTEN_HOME; returns (process, base URL)."""
+    """`streamlit run app.py` with its own HANDWRITTEN_HOME and a small synthetic MNIST (so
+    training jobs start fast); returns (process, base URL)."""
     port = _free_port()
-    env = os.environ | {"HANDWRITTEN_HOME": str(home)}
+    data = write_synthetic_mnist(home.parent / "mnist", n_train=2048, n_test=256)
+    env = os.environ | {"HANDWRITTEN_HOME": str(home), "HANDWRITTEN_DATA_DIR": str(data)}
     log_path = home.parent / f"streamlit-{port}.log"
     with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(

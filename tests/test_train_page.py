@@ -1,0 +1,87 @@
+"""AppTest for the Train page: form validation, the guard, the history table, promotion."""
+
+from __future__ import annotations
+
+from flax import nnx
+from streamlit.testing.v1 import AppTest
+
+from handwritten.checkpoint import save_checkpoint
+from handwritten.jobs import TrainingLock
+from handwritten.model_store import checkpoint_for
+from handwritten.models import create_model
+from handwritten.monitor import delete_run, history
+from handwritten.paths import runs_dir
+from handwritten.runs import RunDir
+
+from .conftest import REPO
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def finished_run(accuracy: float = 0.93) -> RunDir:
+    run = RunDir.create("mlp", root=runs_dir())
+    run.write_config({"arch": "mlp", "epochs": 1, "batch_size": 32, "lr": 0.01,
+                      "optimizer": "adam", "augment": False, "n_train": 512})  # fmt: skip
+    run.append_metrics({"kind": "train", "step": 4, "epoch": 1.0, "loss": 0.5, "accuracy": 0.9,
+                        "images_per_second": 100.0, "elapsed": 1.0, "total_steps": 4})  # fmt: skip
+    run.append_metrics({"kind": "epoch", "epoch": 1, "step": 4, "test_accuracy": accuracy})
+    run.write_summary({"test_accuracy": accuracy, "duration_seconds": 2.0,
+                       "train_images_per_second": 100.0})  # fmt: skip
+    run.set_status("finished")
+    _, params, rest = nnx.split(create_model("mlp"), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, rest=rest)
+    return run
+
+
+def start(at: AppTest) -> None:
+    next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
+
+
+def test_invalid_settings_are_refused_with_a_message() -> None:
+    at = train_page()
+    learning_rate = next(n for n in at.number_input if n.label == "Learning rate")
+    learning_rate.set_value(0.0)
+    start(at)
+    assert any("learning rate must be a positive number" in e.value for e in at.error)
+    assert history() == [], "nothing was started"
+
+
+def test_a_second_start_names_the_running_job() -> None:
+    lock = TrainingLock.acquire()
+    lock.describe(run_dir="/runs/busy-run", pid=12345)
+    try:
+        at = train_page()
+        start(at)
+        assert any("already running (/runs/busy-run, pid 12345)" in e.value for e in at.error)
+    finally:
+        lock.release()
+
+
+def test_history_lists_runs_and_shows_an_interrupted_one() -> None:
+    done = finished_run()
+    crashed = RunDir.create("cnn", root=runs_dir())
+    crashed.write_config({"arch": "cnn", "epochs": 3})
+    crashed.set_status("running")  # no process holds the lock: it was interrupted
+    at = train_page()
+    table = at.dataframe[0].value
+    statuses = dict(zip(table["run"], table["status"], strict=True))
+    assert statuses == {done.id: "finished", crashed.id: "interrupted"}
+    assert float(table.loc[table["run"] == done.id, "test accuracy"].iloc[0]) == 0.93
+
+
+def test_promote_and_delete_through_the_library() -> None:
+    from handwritten.model_store import promote
+
+    run = finished_run()
+    promote(run.path)
+    assert checkpoint_for("default") == run.checkpoint_path
+    delete_run(run)
+    assert not run.path.exists()
+    assert checkpoint_for("default").name == "checkpoint.msgpack"
+    assert "default_model" in str(checkpoint_for("default"))
