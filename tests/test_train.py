@@ -63,15 +63,16 @@ def test_stop_request_ends_the_run_with_a_usable_checkpoint(tmp_path: Path, spli
     run = RunDir.create("mlp", path=tmp_path / "run")
     seen = []
 
-    def stop_after_first_log(record: dict) -> None:
-        seen.append(record["step"])
-        run.request_stop()
+    def stop_after_second_log(record: dict) -> None:
+        seen.append(record["step"])  # lines come after step 1, then every 4 steps
+        if len(seen) == 2:
+            run.request_stop()
 
     config = dataclasses.replace(TINY, epochs=50)
-    result = fit(config, run, *splits, on_progress=stop_after_first_log)
+    result = fit(config, run, *splits, on_progress=stop_after_second_log)
     assert result.state == "stopped" and "stop requested" in result.reason
     assert run.status()["state"] == "stopped"
-    assert result.summary["steps"] == seen[0] == 4
+    assert seen == [1, 4] and result.summary["steps"] == 4
     restored = load_checkpoint(run.checkpoint_path)
     assert restored.meta["stopped"] is True and restored.meta["step"] == 4
 
