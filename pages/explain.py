@@ -1,9 +1,42 @@
-"""Explain page (filters, feature maps, saliency): arrives with its own issue."""
+"""Explain page: open the network on your own drawing, layer by layer."""
 
 import streamlit as st
 
+from handwritten.ui import explain_view as view
 from handwritten.ui.page import setup_page
+from handwritten.ui.result import predict_or_explain
 
 setup_page("Explain")
 st.title("Explain")
-st.info("Opening the network on your drawing (filters, feature maps, saliency) is coming next.")
+predictor, model, layers = view.model_view()
+source = view.source_image()
+prediction = None if source is None else predict_or_explain(predictor, source, "Cannot read it")
+if prediction is not None and not prediction.digits:
+    st.info(f"Nothing to explain: {prediction.reason}.")
+elif prediction is not None:
+    assert prediction.preprocessed is not None
+    image = prediction.preprocessed.digits[0].centred
+    label = prediction.per_digit[0].label
+    if len(prediction.per_digit) > 1:
+        st.caption(f"Several digits found ({prediction.digits}); explaining the first.")
+    st.markdown(
+        f"The model (`{predictor.arch}`) reads **{label}** "
+        f"({prediction.per_digit[0].confidence:.0%})."
+    )
+    tabs = st.tabs(
+        ["Input", "Convolution", "Filters", "Feature maps", "Saliency", "Embedding", "Robustness"]
+    )
+    with tabs[0]:
+        view.input_panel(prediction)
+    with tabs[1]:
+        view.convolution_panel(image)
+    with tabs[2]:
+        view.filters_panel(model, layers)
+    with tabs[3]:
+        view.feature_maps_panel(model, image)
+    with tabs[4]:
+        view.saliency_panel(model, image, label)
+    with tabs[5]:
+        view.embedding_panel(model, image)
+    with tabs[6]:
+        view.robustness_panel(predictor, image, label)

@@ -1,0 +1,279 @@
+"""Pure Plotly builders for the Explain page (no Streamlit): matrices, filters, maps, probes."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from handwritten.explain import ConvWindow, Embedding, ProbeGrid
+
+GRAY = "gray"
+DIVERGING = "RdBu_r"  # red positive, blue negative
+
+
+def _square(figure: go.Figure, height: int) -> go.Figure:
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    figure.update_yaxes(
+        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x"
+    )
+    return figure
+
+
+def matrix_heatmap(
+    image: np.ndarray,
+    title: str = "",
+    *,
+    text: bool = False,
+    colorscale: str = GRAY,
+    symmetric: bool = False,
+) -> go.Figure:
+    """A 2-D array as a heatmap, values on hover (and printed in cells with `text`)."""
+    array = np.asarray(image, np.float64)
+    bound = float(np.abs(array).max()) or 1.0
+    trace = go.Heatmap(
+        z=array,
+        colorscale=colorscale,
+        showscale=False,
+        zmin=-bound if symmetric else None,
+        zmax=bound if symmetric else None,
+        hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+        text=np.round(array, 2) if text else None,
+        texttemplate="%{text}" if text else None,
+    )
+    figure = go.Figure(trace)
+    figure.update_layout(title=title or None)
+    return _square(figure, 320)
+
+
+def heatmap_row(
+    images: list[np.ndarray],
+    titles: list[str],
+    *,
+    symmetric: bool = False,
+    colorscale: str = GRAY,
+    text: bool = False,
+    height: int = 300,
+) -> go.Figure:
+    """Several equally sized heatmaps side by side."""
+    figure = make_subplots(rows=1, cols=len(images), subplot_titles=titles, horizontal_spacing=0.04)
+    for column, image in enumerate(images, 1):
+        array = np.asarray(image, np.float64)
+        bound = float(np.abs(array).max()) or 1.0
+        figure.add_trace(
+            go.Heatmap(
+                z=array,
+                colorscale=colorscale,
+                showscale=False,
+                zmin=-bound if symmetric else None,
+                zmax=bound if symmetric else None,
+                text=np.round(array, 2) if text else None,
+                texttemplate="%{text}" if text else None,
+                hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
+    figure.update_yaxes(autorange="reversed")
+    return _square(figure, height)
+
+
+def rgba_channels(rgba: np.ndarray, gray: np.ndarray) -> go.Figure:
+    """The canvas's R, G, B and alpha channels and the grayscale channel made from them."""
+    channels = [rgba[..., i].astype(np.float64) / 255.0 for i in range(4)]
+    return heatmap_row([*channels, gray], ["red", "green", "blue", "alpha", "grayscale"])
+
+
+def conv_step(step: ConvWindow) -> go.Figure:
+    """Window, kernel and their products, with numbers, for one output pixel."""
+    return heatmap_row(
+        [step.window, step.kernel, step.products],
+        ["input window", "kernel", f"window × kernel → sum = {step.value:.2f}"],
+        symmetric=True,
+        colorscale=DIVERGING,
+        text=True,
+        height=280,
+    )
+
+
+def mosaic(maps: np.ndarray, columns: int | None = None) -> np.ndarray:
+    """Tile (n, h, w) maps into one image with a NaN gutter (drawn blank) between tiles."""
+    count, height, width = maps.shape
+    columns = columns or int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    out = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
+    for index in range(count):
+        r, c = divmod(index, columns)
+        out[
+            r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width
+        ] = maps[index]
+    return out
+
+
+def filter_grid(filters: np.ndarray, title: str) -> go.Figure:
+    """Kernels (n, kh, kw) as one tiled heatmap; blue negative, red positive."""
+    normalised = filters / (
+        np.abs(filters).reshape(len(filters), -1).max(axis=1)[:, None, None] + 1e-9
+    )
+    figure = go.Figure(
+        go.Heatmap(
+            z=mosaic(normalised),
+            colorscale=DIVERGING,
+            zmid=0,
+            zmin=-1,
+            zmax=1,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    figure.update_layout(title=title)
+    return _square(figure, 360)
+
+
+def feature_maps(activation_hwc: np.ndarray, title: str, max_channels: int = 64) -> go.Figure:
+    """Every channel of a conv/pool activation (h, w, c), tiled, each scaled to its own max."""
+    maps = np.moveaxis(activation_hwc[..., :max_channels], -1, 0).astype(np.float64)
+    peak = np.abs(maps).reshape(len(maps), -1).max(axis=1)[:, None, None]
+    figure = go.Figure(
+        go.Heatmap(
+            z=mosaic(maps / (peak + 1e-9)), colorscale="Viridis", showscale=False, hoverinfo="skip"
+        )
+    )
+    figure.update_layout(title=title)
+    return _square(figure, 360)
+
+
+def top_units(values: np.ndarray, title: str, k: int = 20) -> go.Figure:
+    """The k most active units of a dense layer."""
+    order = np.argsort(values)[::-1][:k]
+    figure = go.Figure(go.Bar(x=[f"#{i}" for i in order], y=values[order], marker_color="#4f46e5"))
+    figure.update_layout(
+        title=title,
+        height=260,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"type": "category"},
+    )
+    return figure
+
+
+def saliency_overlay(image28: np.ndarray, attribution: np.ndarray) -> go.Figure:
+    """The input, and gradient × input over it: red pushed the answer up, blue down."""
+    bound = float(np.abs(attribution).max()) or 1.0
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=["what the model sees", "gradient × input"]
+    )
+    figure.add_trace(go.Heatmap(z=image28, colorscale=GRAY, showscale=False), row=1, col=1)
+    figure.add_trace(
+        go.Heatmap(z=image28, colorscale=GRAY, showscale=False, opacity=0.35), row=1, col=2
+    )
+    masked = np.where(np.abs(attribution) > 0.02 * bound, attribution, np.nan)
+    figure.add_trace(
+        go.Heatmap(
+            z=masked,
+            colorscale=DIVERGING,
+            zmid=0,
+            zmin=-bound,
+            zmax=bound,
+            showscale=False,
+            opacity=0.85,
+            hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    figure.update_yaxes(autorange="reversed")
+    return _square(figure, 340)
+
+
+DIGIT_COLOURS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+
+
+def embedding_map(
+    embedding: Embedding, drawing_xy: np.ndarray | None, neighbours: np.ndarray | None = None
+) -> go.Figure:
+    """Test digits in 2-D (PCA of penultimate features) by class; the drawing as a star."""
+    figure = go.Figure()
+    for digit in range(10):
+        mask = embedding.labels == digit
+        figure.add_trace(
+            go.Scattergl(
+                x=embedding.points[mask, 0],
+                y=embedding.points[mask, 1],
+                mode="markers",
+                name=str(digit),
+                marker={"size": 5, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
+                customdata=embedding.indices[mask],
+                hovertemplate=f"digit {digit} · test #%{{customdata}}<extra></extra>",
+            )
+        )
+    if neighbours is not None and len(neighbours):
+        figure.add_trace(
+            go.Scatter(
+                x=embedding.points[neighbours, 0],
+                y=embedding.points[neighbours, 1],
+                mode="markers",
+                name="nearest",
+                marker={
+                    "size": 12,
+                    "color": "rgba(0,0,0,0)",
+                    "line": {"width": 2, "color": "black"},
+                },
+            )
+        )
+    if drawing_xy is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=[drawing_xy[0]],
+                y=[drawing_xy[1]],
+                mode="markers",
+                name="your drawing",
+                marker={"symbol": "star", "size": 22, "color": "black"},
+            )
+        )
+    figure.update_layout(
+        height=460,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="PC 1",
+        yaxis_title="PC 2",
+        legend={"itemsizing": "constant"},
+    )
+    return figure
+
+
+def probe_heatmap(grid: ProbeGrid, title: str, x_title: str, y_title: str) -> go.Figure:
+    """Confidence in the original answer over a distortion grid; cells show the predicted digit."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=grid.confidence,
+            x=grid.cols,
+            y=grid.rows,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            text=grid.predicted,
+            texttemplate="%{text}",
+            colorbar={"title": "P(answer)"},
+            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: reads %{{text}}"
+            " (P(answer) %{z:.0%})<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title,
+        height=360,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+    )
+    return figure
