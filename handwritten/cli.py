@@ -1,4 +1,5 @@
-"""The ``handwritten`` command line: data, train, evaluate, predict, bench, promote, info.
+"""The ``handwritten`` command line: data, train, evaluate, predict, bench, promote, samples,
+finetune, info.
 
 With ``--json`` the last stdout line is one JSON object (``predict``: one line per file).
 Bad arguments or files exit with status 2 and a one-line message on stderr, never a traceback.
@@ -53,6 +54,12 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
     return value
+
+
+def _digit(text: str) -> int:
+    if text not in {str(d) for d in range(10)}:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a digit 0-9")
+    return int(text)
 
 
 def _positive_float(text: str) -> float:
@@ -293,6 +300,97 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# personal samples and fine-tuning
+
+
+def cmd_samples_add(args: argparse.Namespace) -> int:
+    from handwritten.samples import SampleStore
+
+    store = SampleStore()
+    failures = 0
+    for path in args.files:
+        try:
+            sample_id = store.add_image(args.label, Path(path).read_bytes(), source=str(path))
+        except OSError as exc:
+            failures += 1
+            print(f"handwritten samples: {path}: cannot read ({exc.strerror})", file=sys.stderr)
+        except ValueError as exc:  # ImageError and SampleError
+            failures += 1
+            print(f"handwritten samples: {exc}", file=sys.stderr)
+        else:
+            print(f"{path}: saved as sample {sample_id} (label {args.label})")
+    return EXIT_USAGE if failures else 0
+
+
+def cmd_samples_list(args: argparse.Namespace) -> int:
+    from handwritten.samples import SampleStore
+
+    store = SampleStore()
+    counts = store.counts()
+    if args.json:
+        samples = [{"id": s.id, "label": s.label, "source": s.source, "created": s.created}
+                   for s in store.samples()]  # fmt: skip
+        _emit_json({"store": str(store.path), "counts": counts, "total": sum(counts),
+                    "samples": samples})  # fmt: skip
+    else:
+        print(f"{sum(counts)} samples in {store.path}")
+        for digit, count in enumerate(counts):
+            print(f"  {digit}: {count}")
+    return 0
+
+
+def cmd_samples_export(args: argparse.Namespace) -> int:
+    from handwritten.samples import SampleStore
+
+    store = SampleStore()
+    store.export_zip(args.path)
+    print(f"exported {len(store)} samples to {args.path}")
+    return 0
+
+
+def cmd_samples_import(args: argparse.Namespace) -> int:
+    from handwritten.samples import SampleStore
+
+    try:
+        data = Path(args.path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"{args.path}: cannot read ({exc.strerror})") from exc
+    count = SampleStore().import_zip(data)
+    print(f"imported {count} samples from {args.path}")
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from handwritten.data import load_split
+    from handwritten.finetune import FinetuneConfig, finetune
+    from handwritten.jobs import TrainingLock
+    from handwritten.runs import RunDir
+    from handwritten.samples import SampleStore
+    from handwritten.train import StopSignal
+
+    config = FinetuneConfig(base=args.base, epochs=args.epochs, seed=args.seed).validate()
+    store = SampleStore()
+    train, test = load_split("train"), load_split("test")
+    lock = TrainingLock.adopt(args.lock_fd) if args.lock_fd is not None else TrainingLock.acquire()
+    try:
+        run = RunDir.create("finetune", path=args.run_dir)
+        lock.describe(run_dir=str(run.path), pid=os.getpid(), started=time.time())
+        print(f"run directory: {run.path}", file=sys.stderr)
+        result, figures = finetune(config, run, store, train, test, stop=StopSignal(run))
+    finally:
+        lock.release()
+    for key in ("personal", "mnist"):
+        before, after = figures[f"{key}_accuracy_before"], figures[f"{key}_accuracy_after"]
+        shown = f"{after:.2%}" if after is not None else "–"
+        print(f"{key}: {before:.2%} -> {shown}", file=sys.stderr)
+    if args.json:
+        _emit_json(figures)
+    else:
+        print(f"{result.state}: {run.path}")
+    return 1 if result.state == "diverged" else 0
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -362,6 +460,33 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("run_dir", type=Path)
     promote.set_defaults(handler=cmd_promote)
 
+    samples = commands.add_parser("samples", help="your personal handwriting samples")
+    sample_commands = samples.add_subparsers(dest="samples_command", required=True,
+                                             parser_class=_Parser)  # fmt: skip
+    add = sample_commands.add_parser("add", help="save image files of one digit with a label")
+    add.add_argument("--label", type=_digit, required=True)
+    add.add_argument("files", nargs="+", type=Path)
+    add.set_defaults(handler=cmd_samples_add)
+    listing = sample_commands.add_parser("list", help="counts per digit")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_samples_list)
+    export = sample_commands.add_parser("export", help="write a zip of PNGs and labels.csv")
+    export.add_argument("path", type=Path)
+    export.set_defaults(handler=cmd_samples_export)
+    importing = sample_commands.add_parser("import", help="add the samples of an exported zip")
+    importing.add_argument("path", type=Path)
+    importing.set_defaults(handler=cmd_samples_import)
+
+    tune = commands.add_parser("finetune", help="fine-tune on your samples with MNIST replay")
+    tune.add_argument("--base", default="default", help="default, a run dir or a checkpoint")
+    tune.add_argument("--epochs", type=_positive_int, default=3)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--run-dir", type=Path)
+    tune.add_argument("--json", action="store_true")
+    tune.add_argument("--quiet", action="store_true")
+    tune.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
+    tune.set_defaults(handler=cmd_finetune)
+
     info = commands.add_parser("info", help="the active model and the device")
     info.add_argument("--json", action="store_true")
     info.set_defaults(handler=cmd_info)
@@ -377,12 +502,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from handwritten.model_store import ModelNotFoundError
     from handwritten.preprocess import ImageError
     from handwritten.runs import RunError
+    from handwritten.samples import SampleError
 
     try:
         return int(args.handler(args))
     except (
         CliError, DataError, ImageError, ModelNotFoundError, CheckpointError, RunError,
-        JobRunningError,
+        JobRunningError, SampleError,
     ) as exc:  # fmt: skip
         message = str(exc)
     except ValueError as exc:  # invalid training settings and the like

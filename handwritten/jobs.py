@@ -123,10 +123,26 @@ def run_state(run: RunDir) -> str:
     return "interrupted"
 
 
+def _start(command: list[str], run: RunDir, lock: TrainingLock) -> subprocess.Popen[bytes]:
+    """Run ``python -m handwritten COMMAND`` for `run`, handing it the locked descriptor."""
+    lock.describe(run_dir=str(run.path), pid=None, started=time.time())
+    with (run.path / RunDir.JOB_LOG).open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "handwritten", *command, "--run-dir", str(run.path),
+             "--json", "--quiet", "--lock-fd", str(lock.fd)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(lock.fd,),
+            start_new_session=True,  # closing the tab or the server does not kill it
+        )  # fmt: skip
+    lock.describe(run_dir=str(run.path), pid=process.pid, started=time.time())
+    return process
+
+
 def launch(
     config: TrainConfig, run_dir: Path | None = None, *, resume: bool = False
 ) -> tuple[subprocess.Popen[bytes], RunDir]:
-    """Start a training job (or resume an interrupted/stopped run) in its own process.
+    """Start a training job (or resume a stopped/interrupted run) in its own process.
 
     Raises `JobRunningError` when another job holds the machine.
     """
@@ -140,37 +156,37 @@ def launch(
             run.path.joinpath(RunDir.STOP).unlink(missing_ok=True)
         else:
             run = RunDir.create(config.arch, path=run_dir)
-        command = [
-            sys.executable, "-m", "handwritten", "train",
-            "--config-json", json.dumps(config.to_dict()),
-            "--run-dir", str(run.path), "--json", "--quiet", "--lock-fd", str(lock.fd),
-        ]  # fmt: skip
-        if resume:
-            command.append("--resume")
-        lock.describe(run_dir=str(run.path), pid=None, started=time.time())
-        with (run.path / RunDir.JOB_LOG).open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=(lock.fd,),
-                start_new_session=True,  # closing the tab or the server does not kill it
-            )
-        lock.describe(run_dir=str(run.path), pid=process.pid, started=time.time())
+        command = ["train", "--config-json", json.dumps(config.to_dict())]
+        process = _start([*command, "--resume"] if resume else command, run, lock)
     finally:
         lock.release()  # the child keeps its inherited copy of the lock
+    return process, run
+
+
+def launch_finetune(
+    base: str = "default", epochs: int = 3, run_dir: Path | None = None
+) -> tuple[subprocess.Popen[bytes], RunDir]:
+    """Start fine-tuning on the personal samples as a job (see `handwritten.finetune`)."""
+    lock = TrainingLock.acquire()
+    try:
+        run = RunDir.create("finetune", path=run_dir)
+        process = _start(["finetune", "--base", base, "--epochs", str(epochs)], run, lock)
+    finally:
+        lock.release()
     return process, run
 
 
 def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
     """Continue a stopped or interrupted run from its last checkpoint, same settings."""
     run = RunDir.open(run_dir)
+    if "finetune" in run.config():
+        raise RunError(f"{run.id} is a fine-tuning run; start a new one instead of resuming")
     if run_state(run) in ("running", "finished"):
         raise RunError(f"{run.path}: is {run_state(run)}; only stopped or interrupted runs resume")
     if not run.checkpoint_path.is_file():
         raise RunError(f"{run.path}: no checkpoint to resume from")
     config = TrainConfig.from_dict(
-        {k: v for k, v in run.config().items() if k not in ("n_train", "n_test")}
+        {k: v for k, v in run.config().items() if k not in ("n_train", "n_test", "init_from")}
     )
     return launch(config, run.path, resume=True)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -298,13 +299,17 @@ def fit(
     stop: StopSignal | None = None,
     on_progress: ProgressFn | None = None,
     resume: bool = False,
+    init_from: Path | None = None,
+    extra_config: dict[str, Any] | None = None,
 ) -> RunResult:
     """Train `config` on `train`, evaluate on `test` each epoch, record everything in `run`.
 
     Honours `stop` between steps (the last checkpoint stays valid) and ends a run whose loss
     becomes NaN or infinite as "diverged". Exceptions mark the run "failed" and propagate.
     With `resume`, training continues from the run's checkpoint (weights, optimizer state) at
-    the start of the first epoch it had not completed; metrics are appended.
+    the start of the first epoch it had not completed; metrics are appended. With `init_from`
+    (a checkpoint of the same architecture), training starts from its weights (fine-tuning).
+    `extra_config` is recorded in ``config.json`` beside the settings.
     """
     config.validate()
     enable_compile_cache()
@@ -315,10 +320,14 @@ def fit(
     total_steps = steps_per_epoch * config.epochs
     device = describe_device()
     if not resume:
-        run.write_config(config.to_dict() | {"n_train": len(train), "n_test": len(test)})
+        sizes = {"n_train": len(train), "n_test": len(test)}
+        origin = {"init_from": str(init_from)} if init_from else {}
+        run.write_config(config.to_dict() | sizes | origin | (extra_config or {}))
     run.set_status("running", device=device, total_steps=total_steps, resumed=resume)
     try:
-        return _fit(config, run, train, test, stop, on_progress, steps_per_epoch, device, resume)
+        return _fit(
+            config, run, train, test, stop, on_progress, steps_per_epoch, device, resume, init_from
+        )
     except BaseException as exc:
         run.set_status("failed", f"{type(exc).__name__}: {exc}")
         raise
@@ -334,6 +343,7 @@ def _fit(
     steps_per_epoch: int,
     device: str,
     resume: bool,
+    init_from: Path | None,
 ) -> RunResult:
     total_steps = steps_per_epoch * config.epochs
     tx = make_optimizer(config, total_steps)
@@ -350,7 +360,14 @@ def _fit(
         ]
         elapsed_before = max((float(r.get("elapsed", 0)) for r in history), default=0.0)
     else:
-        graphdef, params, rest = split_model(create_model(config.arch, seed=config.seed))
+        model = (
+            load_checkpoint(init_from).model
+            if init_from
+            else create_model(config.arch, config.seed)
+        )
+        if model.arch != config.arch:
+            raise ValueError(f"{init_from} holds a {model.arch} model, not {config.arch}")
+        graphdef, params, rest = split_model(model)
         state = TrainState(params, rest, tx.init(params))
     spec = StepSpec(
         graphdef=graphdef,
