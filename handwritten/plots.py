@@ -119,3 +119,15 @@ def training_curves(runs: dict[str, list[dict]]) -> go.Figure:
         legend={"orientation": "h", "y": -0.25}, plot_bgcolor="rgba(0,0,0,0)",
     )  # fmt: skip
     return figure
+
+
+def sample_counts(counts: list[int]) -> go.Figure:
+    """Personal samples per digit."""
+    figure = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=counts, marker_color=ACCENT))
+    figure.update_layout(
+        height=220,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"type": "category", "title": "digit"},
+        yaxis={"title": "samples"},
+    )
+    return figure

@@ -8,6 +8,7 @@ from handwritten.ui.canvas import SCHEMES, drawing_canvas, forget_drawing
 from handwritten.ui.page import setup_page
 from handwritten.ui.resources import active_predictor
 from handwritten.ui.result import predict_or_explain, show_pipeline, show_prediction
+from handwritten.ui.samples_view import save_as
 
 setup_page("Draw")
 predictor = active_predictor()
@@ -32,6 +33,8 @@ with draw_tab:
             drawn = predict_or_explain(predictor, image, "The canvas sent an unreadable drawing")
             if drawn is not None:
                 show_prediction(drawn, key="draw")
+                if drawn.digits:
+                    save_as(drawn, image)
     if drawn is not None and st.session_state[state.SHOW_PIPELINE]:
         show_pipeline(drawn)
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from handwritten.ui.page import setup_page
-from handwritten.ui.training import history_panel, live_panel, new_run_form
+from handwritten.ui.training import finetune_form, history_panel, live_panel, new_run_form
 
 setup_page("Train")
 st.title("Train")
@@ -13,6 +13,8 @@ st.caption(
 )
 with st.expander("New run", expanded=True):
     new_run_form()
+with st.expander("Fine-tune on my samples"):
+    finetune_form()
 st.subheader("Current run")
 live_panel()
 st.subheader("Run history")

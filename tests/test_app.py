@@ -14,7 +14,7 @@ from handwritten.ui import state
 
 from .conftest import REPO
 
-PAGES = ["pages/draw.py", "pages/train.py", "pages/explain.py", "pages/data.py"]
+PAGES = ["pages/draw.py", "pages/train.py", "pages/explain.py", "pages/data.py", "pages/samples.py"]
 
 
 def app() -> AppTest:

@@ -13,6 +13,7 @@ PAGES = [
     ("pages/train.py", "Train", ":material/monitoring:"),
     ("pages/explain.py", "Explain", ":material/biotech:"),
     ("pages/data.py", "Data", ":material/dataset:"),
+    ("pages/samples.py", "Samples", ":material/collections_bookmark:"),
 ]
 
 

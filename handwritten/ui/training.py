@@ -13,10 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from handwritten import jobs, monitor
+from handwritten.finetune import MIN_SAMPLES
 from handwritten.model_store import ModelNotFoundError, promote
 from handwritten.models import REGISTRY
 from handwritten.plots import training_curves
 from handwritten.runs import RunDir, RunError
+from handwritten.samples import SampleStore
 from handwritten.train import OPTIMIZERS, PRESETS, TrainConfig
 from handwritten.ui import state
 
@@ -70,6 +72,45 @@ def new_run_form() -> None:
     st.toast(f"Started {run.id}")
 
 
+def finetune_form() -> None:
+    """Start fine-tuning the active model on the personal samples (a normal run)."""
+    counts = SampleStore().counts()
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    epochs = left.number_input("Fine-tune epochs", 1, 20, 3, key="finetune_epochs")
+    right.caption(
+        f"{sum(counts)} personal samples ({', '.join(f'{d}: {c}' for d, c in enumerate(counts))}"
+        "). A quarter is held out to measure the gain; MNIST replay keeps what the model knows."
+    )
+    if not st.button("Fine-tune on my samples", disabled=sum(counts) < MIN_SAMPLES):
+        if sum(counts) < MIN_SAMPLES:
+            st.caption(f"Save at least {MIN_SAMPLES} samples on the Draw page first.")
+        return
+    try:
+        _, run = jobs.launch_finetune("default", int(epochs))
+    except jobs.JobRunningError as error:
+        st.error(f"Not started: {error}.")
+        return
+    st.session_state[state.LAST_RUN] = str(run.path)
+    st.toast(f"Started {run.id}")
+
+
+def _finetune_figures(run: RunDir) -> None:
+    figures = (run.summary() or {}).get("finetune")
+    if not figures or figures.get("personal_accuracy_after") is None:
+        return
+    personal, mnist = st.columns(2)
+    personal.metric(
+        f"Your held-out samples ({figures['n_personal_heldout']})",
+        f"{figures['personal_accuracy_after']:.1%}",
+        f"{figures['personal_accuracy_after'] - figures['personal_accuracy_before']:+.1%}",
+    )
+    mnist.metric(
+        "MNIST test",
+        f"{figures['mnist_accuracy_after']:.2%}",
+        f"{figures['mnist_accuracy_after'] - figures['mnist_accuracy_before']:+.2%}",
+    )
+
+
 def _watched_run() -> RunDir | None:
     run = monitor.live_run()
     if run is not None:
@@ -121,6 +162,7 @@ def live_panel() -> None:
     elif info.state in ("stopped", "finished", "interrupted"):
         accuracy = f" — test accuracy {info.test_accuracy:.2%}" if info.test_accuracy else ""
         st.success(f"The run {info.state}{accuracy}.")
+        _finetune_figures(run)
 
 
 def _promote(path: str) -> None:
