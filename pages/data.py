@@ -1,9 +1,20 @@
-"""Data page (MNIST explorer, confusion matrix): arrives with its own issue."""
+"""Data page: explore MNIST (balance, average digits, examples) and the active model's mistakes."""
 
 import streamlit as st
 
+from handwritten.ui import data_view as view
 from handwritten.ui.page import setup_page
 
 setup_page("Data")
 st.title("Data")
-st.info("The MNIST explorer and the active model's confusion matrix are coming next.")
+data = view.mnist()
+if data is not None:
+    explorer, mistakes = st.tabs(
+        [":material/dataset: MNIST explorer", ":material/rule: The active model's mistakes"]
+    )
+    with explorer:
+        view.balance_panel(data)
+        view.means_panel(data)
+        view.browse_panel(data)
+    with mistakes:
+        view.errors_panel(data)

@@ -1,0 +1,111 @@
+"""AppTest for the Data page: the message without MNIST; on synthetic MNIST the explorer, the
+active model's confusion matrix and a chosen cell's images; a promotion shows at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from flax import nnx
+from streamlit.testing.v1 import AppTest
+
+from handwritten import insights
+from handwritten.checkpoint import save_checkpoint
+from handwritten.data import load_split
+from handwritten.model_store import checkpoint_for, promote
+from handwritten.models import create_model
+from handwritten.paths import runs_dir
+from handwritten.runs import RunDir
+from handwritten.ui import data_view
+
+from .conftest import REPO
+
+
+def data_page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figure(at: AppTest, key: str) -> dict[str, Any]:
+    """The Plotly figure (as JSON) of the chart with `key`."""
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
+    return json.loads(chart.proto.spec)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_without_mnist_the_page_says_how_to_fetch_it() -> None:
+    at = data_page()
+    assert any("handwritten data fetch" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+
+
+def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> None:
+    at = data_page()
+    # Explorer: the balance bars, ten mean images, and pages of one digit.
+    train = load_split("train")
+    assert figure(at, "data_balance")["data"][0]["name"] == f"train ({len(train):,})"
+    means = figure(at, "data_means")["layout"]["annotations"]
+    assert [a["text"] for a in means] == [str(d) for d in range(10)]
+    zeros = np.flatnonzero(train.labels_n == 0)
+    examples = figure(at, "data_examples")["layout"]["annotations"]
+    assert [a["text"] for a in examples] == [f"#{i}" for i in zeros[:40]]
+    assert any(c.value.startswith("Page 1 of 2:") for c in at.caption)
+    next(b for b in at.button if b.label == "Next").click().run()
+    assert any(c.value.startswith("Page 2 of 2:") for c in at.caption)
+    at.segmented_control(key=data_view.BROWSE_DIGIT).set_value(3).run()
+    assert any(c.value.startswith("Page 1 of") for c in at.caption), "a new digit starts at 1"
+
+    # The shipped model on synthetic digits: the same numbers as the library's.
+    test = load_split("test")
+    scores = insights.score(checkpoint_for("default"), test)
+    confusion = scores.evaluation.confusion
+    assert metric(at, "Test accuracy") == f"{scores.evaluation.accuracy:.2%}"
+    heatmap = figure(at, data_view.CONFUSION_CHART)["data"][0]
+    assert heatmap["type"] == "heatmap"
+    assert heatmap["text"] == [[str(c) if c else "" for c in row] for row in confusion.tolist()]
+    worst = insights.worst_confusion(confusion)
+    assert (at.selectbox(key=data_view.CELL_TRUE).value,
+            at.selectbox(key=data_view.CELL_PREDICTED).value) == worst  # fmt: skip
+
+    # Choose another misread cell: its images appear, most confident mistake first.
+    off_diagonal = confusion * (1 - np.eye(10, dtype=int))
+    true, predicted = sorted(zip(*np.nonzero(off_diagonal), strict=True))[0]
+    at.selectbox(key=data_view.CELL_TRUE).set_value(int(true))
+    at.selectbox(key=data_view.CELL_PREDICTED).set_value(int(predicted)).run()
+    assert not at.exception, at.exception
+    count = int(confusion[true, predicted])
+    assert any(f"**{count}** test image" in m.value and f"misread as **{predicted}**" in m.value
+               for m in at.markdown)  # fmt: skip
+    expected = insights.cell_indices(test.labels_n, scores.probabilities_nk, true, predicted)
+    tiles = figure(at, "data_cell_images")["layout"]["annotations"]
+    assert [t["text"].split("<br>")[0] for t in tiles] == [f"#{i}" for i in expected[:40]]
+
+    empty = np.argwhere(confusion == 0)[0]
+    at.selectbox(key=data_view.CELL_TRUE).set_value(int(empty[0]))
+    at.selectbox(key=data_view.CELL_PREDICTED).set_value(int(empty[1])).run()
+    assert any("No test image of" in i.value for i in at.info)
+
+
+def test_a_promoted_model_is_scored_at_once(synthetic_mnist: Path) -> None:
+    at = data_page()
+    shipped = figure(at, data_view.CONFUSION_CHART)["data"][0]["text"]
+    run = RunDir.create("mlp", root=runs_dir())
+    _, params, rest = nnx.split(create_model("mlp", seed=3), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, rest=rest)
+    promote(run.path)
+    at.run()
+    assert not at.exception, at.exception
+    scores = insights.score(run.checkpoint_path, load_split("test"))
+    assert metric(at, "Test accuracy") == f"{scores.evaluation.accuracy:.2%}"
+    assert metric(at, "Misclassified") == f"{len(scores.evaluation.misclassified)} of 128"
+    text = figure(at, data_view.CONFUSION_CHART)["data"][0]["text"]
+    assert text == [[str(c) if c else "" for c in row] for row in scores.evaluation.confusion]
+    assert text != shipped
