@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from handwritten.paths import home_dir
-from handwritten.preprocess import ImageError, decode_image, preprocess
+from handwritten.preprocess import ImageError, decode_image, luminance, preprocess
 
 SCHEMA_VERSION = 1
 MAX_IMPORT_FILES = 20_000
@@ -77,6 +77,19 @@ def _as_u8(image28: np.ndarray) -> np.ndarray:
     return array
 
 
+def _use_wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Put the file in WAL mode (it stays so). Two processes opening a new store at once can
+    deadlock on the switch, and SQLite then fails at once instead of waiting: retry."""
+    deadline = time.monotonic() + patience
+    while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SampleStore:
     """Open with `SampleStore()` (the user's store) or `SampleStore(path)`."""
 
@@ -84,6 +97,7 @@ class SampleStore:
         self.path = Path(path) if path is not None else store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
+            _use_wal(db)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise SampleError(
@@ -101,9 +115,10 @@ class SampleStore:
         except sqlite3.Error as exc:
             raise SampleError(f"{self.path}: cannot open the sample store ({exc})") from exc
         try:
-            db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA busy_timeout = 30000")
             yield db
+        except sqlite3.OperationalError as exc:  # locked for too long, read-only, disk I/O
+            raise SampleError(f"{self.path}: cannot use the sample store ({exc})") from exc
         except sqlite3.DatabaseError as exc:
             raise SampleError(f"{self.path}: the sample store is damaged ({exc})") from exc
         finally:
@@ -150,7 +165,10 @@ class SampleStore:
 
     def add_image(self, label: int, data: bytes, source: str = "") -> int:
         """Preprocess an image file's bytes (exactly one digit) and save it."""
-        result = preprocess(data)
+        try:
+            result = preprocess(data)
+        except ImageError as exc:
+            raise SampleError(f"{source or 'the image'}: {exc}") from exc
         if len(result.digits) != 1:
             found = "no digit" if result.is_blank else f"{len(result.digits)} digits"
             raise SampleError(f"{source or 'the image'}: expected one digit, found {found}")
@@ -215,13 +233,13 @@ class SampleStore:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             table = io.StringIO()
             writer = csv.writer(table)
-            writer.writerow(["file", "label", "source"])
+            writer.writerow(["file", "label", "source", "image28"])
             for sample_id, label, source, raw_png, image28 in rows:
-                name = f"raw/{sample_id:06d}.png"
+                name, name28 = f"raw/{sample_id:06d}.png", f"mnist/{sample_id:06d}.png"
                 archive.writestr(name, raw_png)
                 pixels = np.frombuffer(image28, np.uint8).reshape(28, 28)
-                archive.writestr(f"mnist/{sample_id:06d}.png", _png(pixels))
-                writer.writerow([name, label, source])
+                archive.writestr(name28, _png(pixels))
+                writer.writerow([name, label, source, name28])
             archive.writestr("labels.csv", table.getvalue())
         data = buffer.getvalue()
         if path is not None:
@@ -232,7 +250,10 @@ class SampleStore:
 
     def import_zip(self, data: bytes) -> int:
         """Import an archive made by `export_zip` (or by hand: PNGs plus ``labels.csv`` with
-        ``file,label``). Everything is validated first; nothing is written unless all is good."""
+        ``file,label``). Everything is validated first; nothing is written unless all is good.
+
+        A row's ``image28`` (written by `export_zip`) names the exact 28x28 image to restore;
+        without it the image file is preprocessed and must hold exactly one digit."""
         items = read_archive(data)
         self.add_many(items)
         return len(items)
@@ -283,11 +304,29 @@ def read_archive(data: bytes) -> list[tuple[int, np.ndarray | bytes, np.ndarray,
                 raise SampleError(f"{name}: unreadable ({exc})") from exc
             try:
                 decode_image(raw)
-                result = preprocess(raw)
+                result = None if row.get("image28") else preprocess(raw)
             except ImageError as exc:
                 raise SampleError(f"{name}: {exc}") from exc
-            if len(result.digits) != 1:
+            if result is None:
+                # The sample's own 28x28: a Draw-page drawing was saved as one digit whatever
+                # its strokes, and preprocessing the raw image again may split it in two.
+                image28 = _read_image28(archive, names, _safe_member(row["image28"]), line)
+            elif len(result.digits) == 1:
+                image28 = result.digits[0].centred
+            else:
                 raise SampleError(f"{name}: expected one digit, found {len(result.digits)}")
-            items.append((int(label_text), raw, result.digits[0].centred,
-                          (row.get("source") or name)))  # fmt: skip
+            items.append((int(label_text), raw, image28, (row.get("source") or name)))
     return items
+
+
+def _read_image28(archive: zipfile.ZipFile, names: set[str], name: str, line: int) -> np.ndarray:
+    """A 28x28 image member as grey levels in [0, 1]."""
+    if name not in names:
+        raise SampleError(f"labels.csv line {line}: {name} is not in the archive")
+    try:
+        rgba = decode_image(archive.read(name))
+    except (zipfile.BadZipFile, OSError, ImageError) as exc:
+        raise SampleError(f"{name}: {exc}") from exc
+    if rgba.shape[:2] != (28, 28):
+        raise SampleError(f"{name}: expected a 28x28 image, not {rgba.shape[1]}x{rgba.shape[0]}")
+    return luminance(rgba)
