@@ -47,8 +47,8 @@ def run_bench(
     spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
                     preset.label_smoothing)  # fmt: skip
     state = TrainState(params, rest, tx.init(params))
-    key = jax.random.key(seed)
-    state, metrics = train_step(spec, state, images, labels, order, jnp.int32(0), key)
+    key = jax.random.key_data(jax.random.key(seed))
+    state, metrics = train_step(spec, state, images, labels, order, np.int32(0), key, np.int32(0))
     jax.block_until_ready(metrics)
     first_step_seconds = time.perf_counter() - started
 
@@ -57,7 +57,7 @@ def run_bench(
         begin = time.perf_counter()
         for step in range(steps):
             state, metrics = train_step(
-                spec, state, images, labels, order, jnp.int32(step % 64), key
+                spec, state, images, labels, order, np.int32(step % 64), key, np.int32(step)
             )
         jax.block_until_ready(metrics)
         rates.append(steps * batch_size / (time.perf_counter() - begin))

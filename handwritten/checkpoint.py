@@ -14,6 +14,7 @@ import jax
 import numpy as np
 from flax import nnx, serialization
 
+from handwritten.distributed import to_host
 from handwritten.fileio import atomic_write_bytes
 from handwritten.models import DigitModel, create_model, split_model
 
@@ -25,7 +26,7 @@ class CheckpointError(ValueError):
 
 
 def _to_numpy(tree: Any) -> Any:
-    return jax.tree.map(np.asarray, tree)
+    return to_host(tree)
 
 
 def save_checkpoint(
@@ -47,7 +48,7 @@ def save_checkpoint(
     }
     if opt_state is not None:
         # Leaves in tree order; `restore_opt_state` unflattens them against a fresh `tx.init`.
-        leaves = jax.tree.leaves(opt_state)
+        leaves = jax.tree.leaves(to_host(opt_state))
         payload["opt_state"] = {str(i): np.asarray(leaf) for i, leaf in enumerate(leaves)}
     atomic_write_bytes(Path(path), serialization.msgpack_serialize(payload))
 

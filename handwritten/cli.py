@@ -137,6 +137,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from handwritten.runs import RunDir
 
     config = _train_config(args)
+    hosts = (args.coordinator, args.num_processes, args.process_id)
+    if any(v is not None for v in hosts):
+        if any(v is None for v in hosts):
+            raise CliError("--coordinator, --num-processes and --process-id go together")
+        from handwritten.distributed import initialize_multihost
+
+        initialize_multihost(args.coordinator, args.num_processes, args.process_id)
     train, test = load_split("train"), load_split("test")
     # One job per machine: a launcher passes the lock it took; otherwise take it here.
     lock = TrainingLock.adopt(args.lock_fd) if args.lock_fd is not None else TrainingLock.acquire()
@@ -423,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     train.add_argument("--run-dir", type=Path)
     train.add_argument("--resume", action="store_true", help="continue --run-dir's run")
+    train.add_argument("--coordinator", metavar="HOST:PORT", help="multi-host: process 0's address")
+    train.add_argument("--num-processes", type=_positive_int, help="multi-host: how many")
+    train.add_argument("--process-id", type=int, help="multi-host: this process, 0..N-1")
     train.add_argument("--config-json", help=argparse.SUPPRESS)
     train.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
     train.add_argument("--json", action="store_true")

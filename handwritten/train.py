@@ -31,6 +31,7 @@ from handwritten.augment import AugmentConfig, augment_batch
 from handwritten.checkpoint import load_checkpoint, restore_opt_state, save_checkpoint
 from handwritten.data import Split
 from handwritten.device import describe_device, enable_compile_cache
+from handwritten.distributed import Placement, to_host
 from handwritten.models import REGISTRY, create_model, split_model
 from handwritten.runs import RunDir
 
@@ -155,6 +156,7 @@ class StepSpec:
     batch_size: int
     augment: AugmentConfig | None = None
     label_smoothing: float = 0.0
+    batch_sharding: Any = None  # a NamedSharding splitting the batch over devices, or None
 
 
 def _images(images_u8: jax.Array) -> jax.Array:
@@ -169,15 +171,21 @@ def train_step(
     labels: jax.Array,
     order: jax.Array,
     index: jax.Array,
-    key: jax.Array,
+    step_key: jax.Array,
+    step: jax.Array,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
-    """One optimisation step on batch `index` of the epoch's permutation `order`.
+    """One optimisation step on batch `index` of the epoch's permutation `order`; its random
+    key is `step_key` folded with the global `step`.
 
     Returns the new state and the batch's summed loss and correct count (device scalars).
     """
     batch_ids = jax.lax.dynamic_slice_in_dim(order, index * spec.batch_size, spec.batch_size)
     x = _images(images_u8[batch_ids])
     y = labels[batch_ids].astype(jnp.int32)
+    if spec.batch_sharding is not None:  # data parallel: each device takes its slice
+        x = jax.lax.with_sharding_constraint(x, spec.batch_sharding)
+        y = jax.lax.with_sharding_constraint(y, spec.batch_sharding)
+    key = jax.random.fold_in(jax.random.wrap_key_data(step_key), step)
     aug_key, dropout_key = jax.random.split(key)
     if spec.augment is not None:
         x = augment_batch(x, aug_key, spec.augment)
@@ -212,16 +220,22 @@ def eval_logits(
 
 
 def predict_logits(
-    graphdef: Any, params: nnx.State, rest: nnx.State, images_u8: np.ndarray, batch: int = 1000
+    graphdef: Any,
+    params: nnx.State,
+    rest: nnx.State,
+    images_u8: np.ndarray,
+    batch: int = 1000,
+    placement: Placement | None = None,
 ) -> np.ndarray:
     """Evaluate in fixed-size chunks (the last one padded) so one compile serves any N."""
+    put = placement.replicate if placement is not None else jnp.asarray
     outputs = []
     for start in range(0, len(images_u8), batch):
         chunk = np.asarray(images_u8[start : start + batch])
         pad = batch - len(chunk)
         if pad:
             chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
-        logits = np.asarray(eval_logits(graphdef, params, rest, jnp.asarray(chunk)))
+        logits = to_host(eval_logits(graphdef, params, rest, put(chunk)))
         outputs.append(logits[: batch - pad])
     return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
 
@@ -369,17 +383,22 @@ def _fit(
             raise ValueError(f"{init_from} holds a {model.arch} model, not {config.arch}")
         graphdef, params, rest = split_model(model)
         state = TrainState(params, rest, tx.init(params))
+    placement = Placement.create()
+    placement.check_batch(config.batch_size)
+    state = placement.replicate(state)
     spec = StepSpec(
         graphdef=graphdef,
         tx=tx,
         batch_size=config.batch_size,
         augment=AugmentConfig() if config.augment else None,
         label_smoothing=config.label_smoothing,
+        batch_sharding=placement.batch_sharding,
     )
-    images = jnp.asarray(train.images_nhw)
-    labels = jnp.asarray(train.labels_n)
+    images = placement.replicate(train.images_nhw)
+    labels = placement.replicate(train.labels_n)
     base_key = jax.random.key(config.seed)
     shuffle_key, step_key = jax.random.split(base_key)
+    step_key = placement.replicate(jax.random.key_data(step_key))  # raw bits: plain arrays
 
     started = time.perf_counter() - elapsed_before
     timing_from, timed_images = None, 0  # throughput excludes the first (compiling) step
@@ -394,7 +413,7 @@ def _fit(
         nonlocal pending
         if not pending:
             return True
-        totals = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs).sum(), *pending))
+        totals = to_host(jax.tree.map(lambda *xs: jnp.stack(xs).sum(), *pending))
         n = len(pending) * config.batch_size
         pending = []
         loss = float(totals["loss_sum"]) / n
@@ -416,18 +435,24 @@ def _fit(
         epoch = 0
         step_in_epoch = 0
         for epoch in range(start_epoch, config.epochs):
-            order = jax.random.permutation(jax.random.fold_in(shuffle_key, epoch), len(train))
+            order = placement.replicate(
+                np.asarray(
+                    jax.random.permutation(jax.random.fold_in(shuffle_key, epoch), len(train))
+                )
+            )
             for step_in_epoch in range(steps_per_epoch):
                 if stop:
                     outcome, reason = "stopped", stop.reason
                     break
-                key = jax.random.fold_in(step_key, step)
                 state, metrics = train_step(
-                    spec, state, images, labels, order, jnp.int32(step_in_epoch), key
-                )
+                    spec, state, images, labels, order, np.int32(step_in_epoch), step_key,
+                    np.int32(step),
+                )  # fmt: skip
                 step += 1
                 steps_here += 1
                 pending.append(metrics)
+                if placement.one_step_in_flight:
+                    jax.block_until_ready(metrics)
                 if steps_here == 1:
                     jax.block_until_ready(metrics)
                     first_step_seconds = time.perf_counter() - started - elapsed_before
@@ -446,7 +471,7 @@ def _fit(
             if outcome == "diverged":
                 break  # keep the last good checkpoint
             if step_in_epoch == steps_per_epoch:
-                accuracy = _evaluate_epoch(run, spec, state, test, epoch, step, started)
+                accuracy = _evaluate_epoch(run, spec, state, test, epoch, step, started, placement)
                 epoch_accuracies.append(accuracy)
                 _checkpoint(run, config, state, {"epoch": epoch + 1, "step": step})
             if outcome == "stopped":
@@ -473,7 +498,10 @@ def _fit(
     }
     if outcome != "diverged" and step > 0:
         result = evaluate.evaluate(
-            test.labels_n, predict_logits(graphdef, state.params, state.rest, test.images_nhw)
+            test.labels_n,
+            predict_logits(
+                graphdef, state.params, state.rest, test.images_nhw, placement=placement
+            ),
         )
         summary |= result.to_dict()
     run.write_summary(summary)
@@ -489,8 +517,11 @@ def _evaluate_epoch(
     epoch: int,
     step: int,
     started: float,
+    placement: Placement,
 ) -> float:
-    logits = predict_logits(spec.graphdef, state.params, state.rest, test.images_nhw)
+    logits = predict_logits(
+        spec.graphdef, state.params, state.rest, test.images_nhw, placement=placement
+    )
     accuracy = float((logits.argmax(-1) == test.labels_n).mean())
     run.append_metrics(
         {
