@@ -11,12 +11,12 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from handwritten.augment import AugmentConfig
 from handwritten.device import describe_device, enable_compile_cache
+from handwritten.distributed import Placement, to_host
 from handwritten.models import create_model, split_model
 from handwritten.predict import Predictor
 from handwritten.train import PRESETS, StepSpec, TrainState, make_optimizer, train_step
@@ -34,20 +34,23 @@ def run_bench(
     enable_compile_cache()
     preset = PRESETS.get(arch, PRESETS["cnn"])
     augment = preset.augment if augment is None else augment
+    placement = Placement.create()
+    placement.check_batch(batch_size)
     rng = np.random.default_rng(seed)
     n_images = batch_size * 64
-    images = jnp.asarray(rng.integers(0, 256, (n_images, 28, 28), dtype=np.uint8))
-    labels = jnp.asarray(rng.integers(0, 10, n_images, dtype=np.uint8))
-    order = jnp.arange(n_images)
+    images_host = rng.integers(0, 256, (n_images, 28, 28), dtype=np.uint8)
+    images, labels, order = placement.replicate(
+        (images_host, rng.integers(0, 10, n_images, dtype=np.uint8), np.arange(n_images))
+    )
 
     started = time.perf_counter()
     model = create_model(arch, seed)
     graphdef, params, rest = split_model(model)
     tx = make_optimizer(preset, steps * blocks)
     spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
-                    preset.label_smoothing)  # fmt: skip
-    state = TrainState(params, rest, tx.init(params))
-    key = jax.random.key_data(jax.random.key(seed))
+                    preset.label_smoothing, placement.batch_sharding)  # fmt: skip
+    state = placement.replicate(TrainState(params, rest, tx.init(params)))
+    key = placement.replicate(jax.random.key_data(jax.random.key(seed)))
     state, metrics = train_step(spec, state, images, labels, order, np.int32(0), key, np.int32(0))
     jax.block_until_ready(metrics)
     first_step_seconds = time.perf_counter() - started
@@ -59,11 +62,13 @@ def run_bench(
             state, metrics = train_step(
                 spec, state, images, labels, order, np.int32(step % 64), key, np.int32(step)
             )
+            if placement.one_step_in_flight:
+                jax.block_until_ready(metrics)
         jax.block_until_ready(metrics)
         rates.append(steps * batch_size / (time.perf_counter() - begin))
 
-    predictor = Predictor(nnx.merge(graphdef, state.params, state.rest))
-    one = np.asarray(images[:1], np.float32) / 255.0
+    predictor = Predictor(nnx.merge(graphdef, *to_host((state.params, state.rest))))
+    one = images_host[:1].astype(np.float32) / 255.0
     predictor.probabilities(one)
     latencies = []
     for _ in range(200):
@@ -80,4 +85,5 @@ def run_bench(
         "predict_latency_ms": statistics.median(latencies),
         "predict_latency_p90_ms": float(np.percentile(latencies, 90)),
         "device": describe_device(),
+        "devices": placement.n_devices,
     }

@@ -136,6 +136,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from handwritten.jobs import TrainingLock
     from handwritten.runs import RunDir
 
+    if args.resume and not args.config_json and args.run_dir is not None:
+        # Resume with the run's own settings.
+        saved = RunDir.open(args.run_dir).config()
+        args.config_json = json.dumps(
+            {k: v for k, v in saved.items() if k not in ("n_train", "n_test", "init_from")}
+        )
     config = _train_config(args)
     hosts = (args.coordinator, args.num_processes, args.process_id)
     if any(v is not None for v in hosts):
@@ -294,7 +300,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from handwritten.bench import run_bench
 
-    result = run_bench(args.arch, args.batch_size, steps=args.steps, blocks=args.blocks)
+    result = run_bench(
+        args.arch, args.batch_size, steps=args.steps, blocks=args.blocks, augment=args.augment
+    )
     if args.json:
         _emit_json(result)
     else:
@@ -463,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=_positive_int, default=128)
     bench.add_argument("--steps", type=_positive_int, default=60, help="steps per timed block")
     bench.add_argument("--blocks", type=_positive_int, default=5)
+    bench.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="on-device augmentation (default: as the arch's preset)",
+    )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)
 

@@ -26,9 +26,22 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 def test_train_evaluate_promote(synthetic_mnist: Path, tmp_path: Path, capsys) -> None:
     run_dir = tmp_path / "run"
     code, out, err = run_cli(
-        capsys, "train", "--arch", "mlp", "--epochs", "2", "--batch-size", "32", "--lr", "0.01",
-        "--seed", "1", "--run-dir", str(run_dir), "--json",
-    )  # fmt: skip
+        capsys,
+        "train",
+        "--arch",
+        "mlp",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.01",
+        "--seed",
+        "1",
+        "--run-dir",
+        str(run_dir),
+        "--json",
+    )
     assert code == 0, err
     result = last_json(out)
     for key in ("run_dir", "arch", "epochs", "test_accuracy", "train_images_per_second"):
@@ -102,11 +115,46 @@ def test_bad_arguments_exit_2_with_one_line(argv: list[str], message: str, capsy
 
 def test_bench_json(capsys) -> None:
     code, out, _ = run_cli(
-        capsys, "bench", "--arch", "mlp", "--batch-size", "32", "--steps", "3", "--blocks", "1",
+        capsys,
+        "bench",
+        "--arch",
+        "mlp",
+        "--batch-size",
+        "32",
+        "--steps",
+        "3",
+        "--blocks",
+        "1",
         "--json",
-    )  # fmt: skip
+    )
     result = last_json(out)
     assert code == 0
     for key in ("train_images_per_second", "first_step_seconds", "predict_latency_ms", "device"):
         assert key in result
     assert result["train_images_per_second"] > 0 and result["device"].startswith("cpu")
+
+
+def test_resume_from_the_cli_uses_the_runs_settings(
+    synthetic_mnist: Path, tmp_path: Path, capsys
+) -> None:
+    from handwritten.runs import RunDir
+
+    run_dir = tmp_path / "run"
+    argv = [
+        "train",
+        "--arch",
+        "lenet",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--run-dir",
+        str(run_dir),
+        "--json",
+    ]
+    assert main(argv) == 0
+    run = RunDir.open(run_dir)
+    run.set_status("stopped")  # pretend it stopped after its checkpoint
+    code, out, err = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--json")
+    assert code == 0, err
+    assert last_json(out)["arch"] == "lenet" and run.config()["arch"] == "lenet"
