@@ -15,7 +15,7 @@ POINTS = """() => {
 def test_start_watch_and_stop_a_run(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/train")
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=30_000)
-    page.get_by_label("Epochs").fill("100")
+    page.get_by_label("Epochs", exact=True).fill("100")
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text("status: running")).to_be_visible(timeout=30_000)
     # The live chart grows as the job appends metrics (Plotly 6 keeps points in _fullData).
