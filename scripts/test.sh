@@ -4,13 +4,8 @@
 # to pytest. Used by CI (.ci/run) and by the README's quick start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+source scripts/venv.sh
+install_into_venv ".[test]"
 
 if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""

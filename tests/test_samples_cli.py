@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +15,7 @@ from handwritten.preprocess import preprocess
 from handwritten.samples import SampleStore
 from handwritten.styles import seven_segment
 
-
-def last_json(out: str) -> dict:
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from .test_cli import last_json, run_cli
 
 
 def draw_png(path: Path, *lines: tuple[int, int, int, int]) -> Path:
