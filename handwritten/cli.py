@@ -377,7 +377,7 @@ def cmd_samples_import(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from handwritten.data import load_split
-    from handwritten.finetune import FinetuneConfig, finetune
+    from handwritten.finetune import FinetuneConfig, check_store, finetune
     from handwritten.jobs import TrainingLock
     from handwritten.runs import RunDir
     from handwritten.samples import SampleStore
@@ -385,6 +385,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     config = FinetuneConfig(base=args.base, epochs=args.epochs, seed=args.seed).validate()
     store = SampleStore()
+    check_store(store)
     train, test = load_split("train"), load_split("test")
     lock = TrainingLock.adopt(args.lock_fd) if args.lock_fd is not None else TrainingLock.acquire()
     try:

@@ -90,6 +90,16 @@ def mixed_training_set(personal: Split, mnist_train: Split, config: FinetuneConf
     return Split(images[order], labels[order])
 
 
+def check_store(store: SampleStore) -> None:
+    """Refuse early (before any run directory exists) when there is too little to learn from."""
+    count = len(store)
+    if count < MIN_SAMPLES:
+        raise SampleError(
+            f"fine-tuning needs at least {MIN_SAMPLES} personal samples; the store has "
+            f"{count} (save some from the Draw page or `handwritten samples add`)"
+        )
+
+
 def finetune(
     config: FinetuneConfig,
     run: RunDir,
@@ -102,12 +112,8 @@ def finetune(
 ) -> tuple[RunResult, dict[str, Any]]:
     """Fine-tune `config.base` on the store's samples in `run`; returns the run and figures."""
     config.validate()
+    check_store(store)
     _, images, labels = store.arrays()
-    if len(labels) < MIN_SAMPLES:
-        raise SampleError(
-            f"fine-tuning needs at least {MIN_SAMPLES} personal samples; the store has "
-            f"{len(labels)} (save some from the Draw page or `handwritten samples add`)"
-        )
     base_checkpoint = checkpoint_for(config.base)
     restored, info = load_model(config.base)
     train_ids, heldout_ids = split_heldout(labels, config.heldout_fraction, config.seed)

@@ -188,3 +188,4 @@ def test_finetune_with_too_few_samples_exits_2(
     message = err.strip().splitlines()[-1]
     assert message.startswith("handwritten finetune: fine-tuning needs at least 10 personal")
     assert "handwritten samples add" in message and "Traceback" not in err
+    assert not (tmp_path / "run").exists(), "a refused fine-tune leaves no run directory"
