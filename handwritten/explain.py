@@ -7,7 +7,6 @@ the model's own `trace` description, never from guessing by name. Inputs are the
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +21,7 @@ from scipy import ndimage
 
 from handwritten.fileio import atomic_write_bytes
 from handwritten.models import DigitModel, LayerKind, split_model
-from handwritten.paths import home_dir
+from handwritten.paths import derived_cache_file
 
 # Sobel-Feldman kernels: horizontal gradient (responds to vertical edges) and vertical gradient.
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
@@ -231,10 +230,9 @@ def build_embedding(model: DigitModel, images_nhw_u8: np.ndarray, labels: np.nda
 def cached_embedding(
     model: DigitModel, checkpoint: Path, images_nhw_u8: np.ndarray, labels: np.ndarray
 ) -> Embedding:
-    """`build_embedding`, computed once per checkpoint version and kept on disk."""
-    stat = checkpoint.stat()
-    key = f"{checkpoint.resolve()}:{stat.st_mtime_ns}:{stat.st_size}:{len(labels)}"
-    path = home_dir() / "cache" / f"embedding-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
+    """`build_embedding`, computed once per checkpoint version and data, kept on disk."""
+    data = (np.ascontiguousarray(images_nhw_u8).tobytes(), np.asarray(labels).tobytes())
+    path = derived_cache_file("embedding", checkpoint, data, ".npz")
     if path.is_file():
         try:
             with np.load(path) as stored:

@@ -8,7 +8,6 @@ or a second process reads it back instead of running the model again.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from handwritten.evaluate import N_CLASSES, Evaluation, evaluate
 from handwritten.fileio import atomic_write_bytes
 from handwritten.model_store import load_model
 from handwritten.models import split_model
-from handwritten.paths import home_dir
+from handwritten.paths import derived_cache_file
 from handwritten.train import predict_logits
 
 PER_PAGE = 40  # examples per page of the class browser
@@ -79,13 +78,9 @@ class ModelScores:
 
 
 def _cache_path(checkpoint: Path, split: Split) -> Path:
-    """One file per checkpoint version (path, mtime, size) and data (a hash of the split)."""
-    stat = checkpoint.stat()
-    data = hashlib.sha1(split.images_nhw.tobytes(), usedforsecurity=False)
-    data.update(split.labels_n.tobytes())
-    key = f"{checkpoint.resolve()}:{stat.st_mtime_ns}:{stat.st_size}:{data.hexdigest()}"
-    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
-    return home_dir() / "cache" / f"test-probabilities-{digest}.npy"
+    """One file per checkpoint version and data set."""
+    data = (split.images_nhw.tobytes(), split.labels_n.tobytes())
+    return derived_cache_file("test-probabilities", checkpoint, data, ".npy")
 
 
 def _read_cached(path: Path, n: int) -> np.ndarray | None:

@@ -6,6 +6,7 @@ directory, so the CLI, the dashboard and a training subprocess agree on them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -38,3 +39,15 @@ def compile_cache_dir() -> Path:
     """Persistent XLA compilation cache, so a second process compiles nothing."""
     value = os.environ.get("HANDWRITTEN_COMPILE_CACHE")
     return Path(value) if value else _xdg("XDG_CACHE_HOME", ".cache") / "handwritten" / "jax"
+
+
+def derived_cache_file(kind: str, checkpoint: Path, data: tuple[bytes, ...], suffix: str) -> Path:
+    """``$HANDWRITTEN_HOME/cache/<kind>-<digest><suffix>`` for something computed from a model
+    and data: the digest covers the checkpoint's path, mtime and size and the data's bytes, so
+    a retrained, promoted or replaced model (or other data) never reads a stale entry."""
+    stat = checkpoint.stat()
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"{checkpoint.resolve()}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    for chunk in data:
+        digest.update(chunk)
+    return home_dir() / "cache" / f"{kind}-{digest.hexdigest()[:16]}{suffix}"
