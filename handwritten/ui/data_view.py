@@ -15,9 +15,10 @@ import streamlit as st
 
 from handwritten import data_plots as plots
 from handwritten import insights
-from handwritten.data import DataError, Split, load_split
+from handwritten.data import DataError, Split
 from handwritten.model_store import checkpoint_for
 from handwritten.paths import data_dir
+from handwritten.ui.resources import mnist_split
 
 # Session-state keys of this page (widget keys, and the browser's page number).
 BROWSE_SET = "data_browse_set"
@@ -46,7 +47,7 @@ class Mnist:
 @st.cache_resource(show_spinner="Reading MNIST…", max_entries=2)
 def _mnist(directory: str) -> Mnist:
     # A DataError propagates and is not cached: after `handwritten data fetch` the page works.
-    train, test = load_split("train", Path(directory)), load_split("test", Path(directory))
+    train, test = mnist_split("train", directory), mnist_split("test", directory)
     return Mnist(
         train,
         test,

@@ -3,22 +3,19 @@ saliency, the embedding map and the robustness probe, all for the active model."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
 from handwritten import explain
 from handwritten import explain_plots as plots
-from handwritten.data import DataError, Split, load_split
+from handwritten.data import DataError, Split
 from handwritten.model_store import checkpoint_for
 from handwritten.models import DigitModel
-from handwritten.paths import data_dir
 from handwritten.plots import probability_bars
 from handwritten.predict import Prediction, Predictor
 from handwritten.preprocess import luminance
 from handwritten.ui import state
-from handwritten.ui.resources import active_predictor
+from handwritten.ui.resources import active_predictor, mnist_split
 
 EMBEDDING_DIGITS = 2000
 
@@ -36,15 +33,10 @@ def model_view() -> tuple[Predictor, DigitModel, list[explain.LayerInfo]]:
     return active_predictor(), model, layers
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _mnist_test(directory: str) -> Split:
-    return load_split("test", Path(directory))  # a DataError is raised, so never cached
-
-
 def mnist_test() -> Split | None:
     """The MNIST test set, or None until `handwritten data fetch` has run (checked each time)."""
     try:
-        return _mnist_test(str(data_dir()))
+        return mnist_split("test")
     except DataError:
         return None
 

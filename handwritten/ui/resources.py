@@ -1,11 +1,16 @@
-"""Read-only resources shared by every session (`st.cache_resource`): the active predictor."""
+"""Read-only resources shared by every session (`st.cache_resource`): the active predictor
+and the MNIST splits."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
+from handwritten.data import Split, load_split
 from handwritten.device import describe_device
 from handwritten.model_store import checkpoint_for
+from handwritten.paths import data_dir
 from handwritten.predict import Predictor
 
 
@@ -38,3 +43,15 @@ def sidebar_model_info() -> None:
             if info.test_accuracy is not None:
                 st.metric("MNIST test accuracy", f"{info.test_accuracy:.2%}")
         st.caption(f"Device: {device_label()}")
+
+
+@st.cache_resource(show_spinner="Reading MNIST…", max_entries=4)
+def _mnist_split(split: str, directory: str) -> Split:
+    return load_split(split, Path(directory))  # a DataError propagates and is never cached
+
+
+def mnist_split(split: str, directory: str | None = None) -> Split:
+    """One MNIST split from `directory` (default: the cache folder), read once and shared by
+    every page and session. Raises `DataError` until `handwritten data fetch` has run; that is
+    checked again on every call."""
+    return _mnist_split(split, directory or str(data_dir()))
