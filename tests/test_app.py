@@ -24,6 +24,14 @@ def app() -> AppTest:
     return at
 
 
+def open_page(page: str, at: AppTest | None = None) -> AppTest:
+    """Start the app (or reuse `at`) and switch to `page`, failing on any exception."""
+    at = at or app()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")

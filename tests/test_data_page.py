@@ -20,15 +20,11 @@ from handwritten.paths import runs_dir
 from handwritten.runs import RunDir
 from handwritten.ui import data_view
 
-from .conftest import REPO
+from .test_app import open_page
 
 
 def data_page() -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/data.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/data.py")
 
 
 def figure(at: AppTest, key: str) -> dict[str, Any]:

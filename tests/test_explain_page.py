@@ -6,23 +6,17 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO
-from .test_app import fake_canvas, seven
+from .test_app import app, fake_canvas, open_page, seven
 
 TABS = ["Input", "Convolution", "Filters", "Feature maps", "Saliency", "Embedding", "Robustness"]
 
 
 def explain_page(at: AppTest | None = None) -> AppTest:
-    at = at or AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/explain.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/explain.py", at)
 
 
 def test_explains_the_drawing_from_the_draw_page(synthetic_mnist: Path) -> None:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
+    at = app()
     fake_canvas(at, seven())
     explain_page(at)
     assert at.radio(key="explain_source").value == "My drawing"

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
 from handwritten.samples import SampleStore
 from handwritten.styles import seven_segment
 
-from .conftest import REPO
-from .test_app import fake_canvas, seven
+from .test_app import app, fake_canvas, seven
 
 
 def test_save_as_stores_the_drawing_with_the_chosen_label() -> None:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
+    at = app()
     fake_canvas(at, seven())
     assert at.selectbox(key="samples_save_label").value == 7  # the answer is proposed
     at.selectbox(key="samples_save_label").set_value(1).run()
@@ -28,8 +25,7 @@ def test_save_as_stores_the_drawing_with_the_chosen_label() -> None:
 def test_samples_page_counts_and_fine_tune_guard() -> None:
     store = SampleStore()
     rng = np.random.default_rng(0)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
+    at = app()
     at.switch_page("pages/samples.py").run()
     assert not at.exception, at.exception
     assert [m.value for m in at.metric if m.label == "Samples"] == ["0"]

@@ -13,15 +13,11 @@ from handwritten.monitor import delete_run, history
 from handwritten.paths import runs_dir
 from handwritten.runs import RunDir
 
-from .conftest import REPO
+from .test_app import open_page
 
 
 def train_page() -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/train.py")
 
 
 def finished_run(accuracy: float = 0.93) -> RunDir:
