@@ -181,8 +181,9 @@ def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
     run = RunDir.open(run_dir)
     if "finetune" in run.config():
         raise RunError(f"{run.id} is a fine-tuning run; start a new one instead of resuming")
-    if run_state(run) in ("running", "finished"):
-        raise RunError(f"{run.path}: is {run_state(run)}; only stopped or interrupted runs resume")
+    state = run_state(run)
+    if state in ("running", "finished"):
+        raise RunError(f"{run.path}: is {state}; only stopped or interrupted runs resume")
     if not run.checkpoint_path.is_file():
         raise RunError(f"{run.path}: no checkpoint to resume from")
     config = TrainConfig.from_dict(

@@ -89,9 +89,9 @@ def load_model(spec: str | Path = "default") -> tuple[Restored, ModelInfo]:
 
 def promote(run_dir: Path) -> Path:
     """Make a run's model the active one (``default``) for the CLI and the dashboard."""
-    checkpoint = checkpoint_for(Path(run_dir))
     if str(run_dir) == "default":
         raise ModelNotFoundError("promote takes a run directory")
+    checkpoint = checkpoint_for(Path(run_dir))
     try:
         read_checkpoint(checkpoint)
     except CheckpointError as exc:
