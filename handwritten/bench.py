@@ -19,7 +19,14 @@ from handwritten.device import describe_device, enable_compile_cache
 from handwritten.distributed import Placement, to_host
 from handwritten.models import create_model, split_model
 from handwritten.predict import Predictor
-from handwritten.train import PRESETS, StepSpec, TrainState, make_optimizer, train_step
+from handwritten.train import (
+    PRESETS,
+    StepSpec,
+    TrainState,
+    make_optimizer,
+    micro_batches_for,
+    train_step,
+)
 
 
 def run_bench(
@@ -29,6 +36,7 @@ def run_bench(
     blocks: int = 5,
     augment: bool | None = None,
     seed: int = 0,
+    micro_batches: int | None = None,
 ) -> dict[str, Any]:
     """Measure training throughput (median of `blocks` blocks of `steps` steps) and latency."""
     enable_compile_cache()
@@ -36,6 +44,13 @@ def run_bench(
     augment = preset.augment if augment is None else augment
     placement = Placement.create()
     placement.check_batch(batch_size)
+    if micro_batches is None:
+        micro_batches = micro_batches_for(batch_size, placement.n_devices)
+    elif batch_size % (micro_batches * placement.n_devices):
+        raise ValueError(
+            f"batch {batch_size} does not split into {micro_batches} micro-batches "
+            f"on each of {placement.n_devices} device(s)"
+        )
     rng = np.random.default_rng(seed)
     n_images = batch_size * 64
     images_host = rng.integers(0, 256, (n_images, 28, 28), dtype=np.uint8)
@@ -48,7 +63,7 @@ def run_bench(
     graphdef, params, rest = split_model(model)
     tx = make_optimizer(preset, steps * blocks)
     spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
-                    preset.label_smoothing, placement.batch_sharding)  # fmt: skip
+                    preset.label_smoothing, placement.batch_sharding, micro_batches)  # fmt: skip
     state = placement.replicate(TrainState(params, rest, tx.init(params)))
     key = placement.replicate(jax.random.key_data(jax.random.key(seed)))
     state, metrics = train_step(spec, state, images, labels, order, np.int32(0), key, np.int32(0))
@@ -78,6 +93,7 @@ def run_bench(
     return {
         "arch": arch,
         "batch_size": batch_size,
+        "micro_batches": micro_batches,
         "augment": augment,
         "train_images_per_second": statistics.median(rates),
         "train_images_per_second_blocks": rates,

@@ -46,14 +46,22 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text} must be at least {least}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_at_least(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0)
 
 
 def _digit(text: str) -> int:
@@ -123,7 +131,7 @@ def _train_config(args: argparse.Namespace):
     overrides = {
         "arch": args.arch, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
         "optimizer": args.optimizer, "seed": args.seed, "train_subset": args.train_subset,
-        "test_subset": args.test_subset, "augment": args.augment,
+        "test_subset": args.test_subset, "augment": args.augment, "micro_batch": args.micro_batch,
     }  # fmt: skip
     changes = {k: v for k, v in overrides.items() if v is not None}
     if args.preset is None and args.arch and not args.config_json:
@@ -301,13 +309,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from handwritten.bench import run_bench
 
     result = run_bench(
-        args.arch, args.batch_size, steps=args.steps, blocks=args.blocks, augment=args.augment
+        args.arch,
+        args.batch_size,
+        steps=args.steps,
+        blocks=args.blocks,
+        augment=args.augment,
+        micro_batches=args.micro_batches,
     )
     if args.json:
         _emit_json(result)
     else:
         print(f"device: {result['device']}")
-        print(f"train {args.arch} batch {args.batch_size}: "
+        print(f"train {args.arch} batch {args.batch_size} "
+              f"({result['micro_batches']} micro-batches): "
               f"{result['train_images_per_second']:.0f} images/s")  # fmt: skip
         print(f"first step: {result['first_step_seconds']:.2f} s")
         print(f"predict one image (warm): {result['predict_latency_ms']:.3f} ms")
@@ -437,6 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-subset", type=_positive_int, help="use the first N images")
     train.add_argument("--test-subset", type=_positive_int)
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument(
+        "--micro-batch",
+        type=_non_negative_int,
+        help="images per device in one gradient slice of a batch (default 32; 0: whole batch)",
+    )
     train.add_argument("--run-dir", type=Path)
     train.add_argument("--resume", action="store_true", help="continue --run-dir's run")
     train.add_argument("--coordinator", metavar="HOST:PORT", help="multi-host: process 0's address")
@@ -477,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="on-device augmentation (default: as the arch's preset)",
+    )
+    bench.add_argument(
+        "--micro-batches",
+        type=_positive_int,
+        default=None,
+        help="split each batch's gradient into this many slices (default: automatic)",
     )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)

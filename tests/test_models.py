@@ -81,3 +81,19 @@ def test_dropout_only_with_a_key_in_training() -> None:
     one = model(x, train=True, dropout_key=jax.random.key(1))
     two = model(x, train=True, dropout_key=jax.random.key(2))
     assert not np.allclose(one, two)
+
+
+def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window() -> None:
+    x = jnp.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)  # tie: (0, 1) and (1, 0)
+    grad = jax.grad(lambda v: max_pool_2x2(v).sum())(x)
+    np.testing.assert_array_equal(grad.reshape(2, 2), [[0.0, 1.0], [0.0, 0.0]])
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((3, 8, 6, 5)), jnp.float32)  # no ties
+    weights = jnp.asarray(rng.standard_normal((3, 4, 3, 5)), jnp.float32)
+
+    def reference(v):
+        return jax.lax.reduce_window(v, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    ours = jax.grad(lambda v: (max_pool_2x2(v) * weights).sum())(x)
+    expected = jax.grad(lambda v: (reference(v) * weights).sum())(x)
+    np.testing.assert_allclose(ours, expected)

@@ -1,0 +1,110 @@
+"""A batch's gradient accumulated over micro-batches is the batch's gradient."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+
+from handwritten.distributed import Placement
+from handwritten.models import create_model, split_model
+from handwritten.train import (
+    PRESETS,
+    StepSpec,
+    TrainConfig,
+    TrainState,
+    make_optimizer,
+    micro_batches_for,
+    train_step,
+)
+
+from .conftest import REPO
+
+
+def one_step(arch: str, micro_batches: int, batch: int = 64) -> tuple[TrainState, dict]:
+    """One real `train_step` from the same start, on this process's devices."""
+    config = PRESETS[arch]
+    placement = Placement.create()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (batch, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, batch, dtype=np.uint8)
+    graphdef, params, rest = split_model(create_model(arch, 0))
+    tx = make_optimizer(config, 10)
+    spec = StepSpec(graphdef, tx, batch, None, config.label_smoothing,
+                    placement.batch_sharding, micro_batches)  # fmt: skip
+    state = placement.replicate(TrainState(params, rest, tx.init(params)))
+    data = placement.replicate((images, labels, np.arange(batch)))
+    key = placement.replicate(jax.random.key_data(jax.random.key(0)))
+    state, metrics = train_step(spec, state, *data, np.int32(0), key, np.int32(0))
+    return jax.device_get(state), jax.device_get(metrics)
+
+
+def assert_same_tree(a, b, rtol=2e-5, atol=2e-6) -> None:
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "lenet"])
+def test_micro_batched_step_equals_the_whole_batch_step(arch: str) -> None:
+    whole_state, whole = one_step(arch, 1)
+    split_state, split = one_step(arch, 4)
+    assert_same_tree(whole_state.params, split_state.params)
+    assert_same_tree(whole_state.opt_state, split_state.opt_state)
+    np.testing.assert_allclose(whole["loss_sum"], split["loss_sum"], rtol=1e-5)
+    assert int(whole["correct"]) == int(split["correct"])
+
+
+def test_batch_norm_model_takes_its_statistics_from_each_micro_batch() -> None:
+    whole_state, whole = one_step("cnn", 1)
+    split_state, split = one_step("cnn", 2)
+    for metrics in (whole, split):
+        assert np.isfinite(metrics["loss_sum"]) and 0 <= int(metrics["correct"]) <= 64
+    means = [np.asarray(state.rest["norm1"]["mean"][...]) for state in (whole_state, split_state)]
+    assert not np.allclose(means[0], 0) and not np.allclose(means[1], 0)
+    assert not np.allclose(means[0], means[1])  # ghost batch norm: per-slice statistics
+
+
+@pytest.mark.parametrize(
+    ("batch", "devices", "micro_batch", "expected"),
+    [(128, 1, 32, 4), (64, 1, 32, 2), (32, 1, 32, 1), (100, 1, 32, 2), (97, 1, 32, 1),
+     (128, 2, 32, 2), (256, 8, 32, 1), (128, 1, 0, 1), (128, 1, 16, 8), (512, 1, 32, 16)],
+)  # fmt: skip
+def test_micro_batch_count(batch: int, devices: int, micro_batch: int, expected: int) -> None:
+    count = micro_batches_for(batch, devices, micro_batch)
+    assert count == expected
+    assert batch % (count * devices) == 0
+
+
+def test_micro_batch_setting_is_validated() -> None:
+    with pytest.raises(ValueError, match="micro_batch"):
+        TrainConfig(micro_batch=-1).validate()
+    assert TrainConfig.from_dict({"arch": "lenet"}).micro_batch == 32  # older config.json
+
+
+def test_micro_batches_on_two_forced_devices_keep_the_gradient() -> None:
+    """Sharded batch: each micro-batch must take rows from every device's share."""
+    script = textwrap.dedent(
+        """
+        import jax
+        from tests.test_micro_batches import assert_same_tree, one_step
+        assert len(jax.devices()) == 2
+        for arch in ("mlp", "lenet"):
+            whole_state, whole = one_step(arch, 1)
+            split_state, split = one_step(arch, 2)
+            assert_same_tree(whole_state.params, split_state.params)
+            assert int(whole["correct"]) == int(split["correct"])
+        print("same")
+        """
+    )
+    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("same")
