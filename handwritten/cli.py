@@ -209,6 +209,7 @@ def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Name
         "epoch_test_accuracy": summary["epoch_test_accuracy"],
         "train_images_per_second": summary["train_images_per_second"],
         "first_step_seconds": summary["first_step_seconds"],
+        "micro_batches": summary["micro_batches"],
         "duration_seconds": summary["duration_seconds"],
         "device": summary["device"],
     }

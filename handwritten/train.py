@@ -536,6 +536,7 @@ def _fit(
         "duration_seconds": duration,
         "first_step_seconds": first_step_seconds,
         "train_images_per_second": rate,
+        "micro_batches": spec.micro_batches,
         "device": device,
     }
     if outcome != "diverged" and step > 0:

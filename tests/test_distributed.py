@@ -97,6 +97,8 @@ def test_two_processes_train_one_model_with_identical_parameters(
             "2",
             "--process-id",
             str(process_id),
+            "--micro-batch",
+            "8",  # each process's 16 images in 2 micro-batches
         )
         processes.append(
             subprocess.Popen(
@@ -113,6 +115,7 @@ def test_two_processes_train_one_model_with_identical_parameters(
         assert process.returncode == 0, err[-2000:]
         summary = result(out)
         assert summary["state"] == "finished" and summary["device"].startswith("cpu (2 devices")
+        assert summary["micro_batches"] == 2
     params = [
         serialization.msgpack_restore((tmp_path / f"run{i}" / "checkpoint.msgpack").read_bytes())
         for i in range(2)
