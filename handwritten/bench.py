@@ -17,6 +17,7 @@ from flax import nnx
 from handwritten.augment import AugmentConfig
 from handwritten.device import describe_device, enable_compile_cache
 from handwritten.distributed import Placement, to_host
+from handwritten.micro_batches import resolve_micro_batches
 from handwritten.models import create_model, split_model
 from handwritten.predict import Predictor
 from handwritten.train import (
@@ -24,7 +25,6 @@ from handwritten.train import (
     StepSpec,
     TrainState,
     make_optimizer,
-    micro_batches_for,
     train_step,
 )
 
@@ -44,9 +44,7 @@ def run_bench(
     augment = preset.augment if augment is None else augment
     placement = Placement.create()
     placement.check_batch(batch_size)
-    if micro_batches is None:
-        micro_batches = micro_batches_for(batch_size, placement.n_devices)
-    elif batch_size % (micro_batches * placement.n_devices):
+    if micro_batches is not None and batch_size % (micro_batches * placement.n_devices):
         raise ValueError(
             f"batch {batch_size} does not split into {micro_batches} micro-batches "
             f"on each of {placement.n_devices} device(s)"
@@ -61,6 +59,10 @@ def run_bench(
     started = time.perf_counter()
     model = create_model(arch, seed)
     graphdef, params, rest = split_model(model)
+    if micro_batches is None:
+        micro_batches = resolve_micro_batches(
+            None, batch_size, placement.n_devices, graphdef, params, rest
+        )
     tx = make_optimizer(preset, steps * blocks)
     spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
                     preset.label_smoothing, placement.batch_sharding, micro_batches)  # fmt: skip

@@ -455,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--micro-batch",
         type=_non_negative_int,
-        help="images per device in one gradient slice of a batch (default 32; 0: whole batch)",
+        help="images per device in one gradient slice of a batch "
+        "(default: sized to the CPU cache; 0: the whole batch)",
     )
     train.add_argument("--run-dir", type=Path)
     train.add_argument("--resume", action="store_true", help="continue --run-dir's run")

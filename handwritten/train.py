@@ -32,6 +32,7 @@ from handwritten.checkpoint import load_checkpoint, restore_opt_state, save_chec
 from handwritten.data import Split
 from handwritten.device import describe_device, enable_compile_cache
 from handwritten.distributed import Placement, to_host
+from handwritten.micro_batches import resolve_micro_batches
 from handwritten.models import REGISTRY, create_model, split_model
 from handwritten.runs import RunDir
 
@@ -57,10 +58,10 @@ class TrainConfig:
     train_subset: int | None = None  # first N training images (fast demo runs)
     test_subset: int | None = None
     log_every: int = 20  # steps between metric lines (each costs one host sync)
-    # Images per device in one gradient slice of a batch (0: the whole batch at once). Slices
-    # keep activations in cache; the gradient is the batch's either way (batch-norm
-    # statistics then come from each slice, as "ghost" batch norm).
-    micro_batch: int = 32
+    # Images per device in one gradient slice of a batch: None sizes it to the CPU cache
+    # (handwritten.micro_batches), 0 takes the whole batch at once. The gradient is the
+    # batch's either way; batch-norm statistics come from each slice ("ghost" batch norm).
+    micro_batch: int | None = None
 
     def validate(self) -> TrainConfig:
         problems = []
@@ -88,7 +89,7 @@ class TrainConfig:
             problems.append("the test subset must be positive")
         if self.log_every < 1:
             problems.append("log_every must be >= 1")
-        if self.micro_batch < 0:
+        if self.micro_batch is not None and self.micro_batch < 0:
             problems.append("micro_batch must be >= 0 (0: the whole batch)")
         if problems:
             raise ValueError("; ".join(problems))
@@ -166,21 +167,33 @@ class StepSpec:
     micro_batches: int = 1  # the batch's gradient is accumulated over this many slices
 
 
-def micro_batches_for(batch_size: int, devices: int = 1, micro_batch: int = 32) -> int:
-    """How many slices a batch is split into: each device's share in slices of about
-    `micro_batch` images (32 measured fastest on a 2-core CPU, benchmarks/README.md);
-    1 when `micro_batch` is 0 or the batch does not divide."""
-    if micro_batch <= 0:
-        return 1
-    per_device = batch_size // devices
-    for count in range(max(per_device // micro_batch, 1), 1, -1):
-        if batch_size % (count * devices) == 0:
-            return count
-    return 1
-
-
 def _images(images_u8: jax.Array) -> jax.Array:
     return images_u8.astype(jnp.float32) / 255.0
+
+
+@partial(jax.jit, static_argnums=0)
+def _gradients(
+    graphdef: Any,
+    params: nnx.State,
+    rest: nnx.State,
+    x: jax.Array,
+    targets: jax.Array,
+    dropout_key: jax.Array,
+) -> tuple[jax.Array, jax.Array, nnx.State, nnx.State]:
+    """Mean loss, logits, parameter gradients and updated batch statistics for one slice.
+
+    Jitted on its own so a step with several micro-batches traces it once (an unrolled step of
+    8 traced 8 times: 1.1 s of the first step with a warm compilation cache); XLA inlines it.
+    """
+    model = nnx.merge(graphdef, params, rest)
+
+    def loss_fn(model: nnx.Module) -> tuple[jax.Array, jax.Array]:
+        logits = model(x, train=True, dropout_key=dropout_key)
+        return optax.softmax_cross_entropy(logits, targets).mean(), logits
+
+    # nnx.value_and_grad carries the batch-norm statistics updates back into `model`.
+    (loss, logits), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+    return loss, logits, grads, nnx.state(model, nnx.Not(nnx.Param))
 
 
 @partial(jax.jit, static_argnums=0, donate_argnums=1)
@@ -212,19 +225,11 @@ def train_step(
     x = x[..., None]
     targets = optax.smooth_labels(jax.nn.one_hot(y, 10), spec.label_smoothing)
 
-    model = nnx.merge(spec.graphdef, state.params, state.rest)
-
-    def loss_fn(
-        model: nnx.Module, x: jax.Array, targets: jax.Array, dropout_key: jax.Array
-    ) -> tuple[jax.Array, jax.Array]:
-        logits = model(x, train=True, dropout_key=dropout_key)
-        return optax.softmax_cross_entropy(logits, targets).mean(), logits
-
-    # nnx.value_and_grad carries the batch-norm statistics updates back into `model`.
-    grad_fn = nnx.value_and_grad(loss_fn, has_aux=True)
     count = spec.micro_batches
     if count == 1:
-        (loss, logits), grads = grad_fn(model, x, targets, dropout_key)
+        loss, logits, grads, rest = _gradients(
+            spec.graphdef, state.params, state.rest, x, targets, dropout_key
+        )
         correct = (logits.argmax(-1) == y).sum()
     else:
         # Slice i takes every `count`-th image, so on a sharded batch each device keeps its own
@@ -232,16 +237,16 @@ def train_step(
         def strided(a: jax.Array, i: int) -> jax.Array:
             return a.reshape(a.shape[0] // count, count, *a.shape[1:])[:, i]
 
-        loss, correct, grads = jnp.zeros(()), jnp.zeros((), jnp.int32), None
+        loss, correct, grads, rest = jnp.zeros(()), jnp.zeros((), jnp.int32), None, state.rest
         for i in range(count):
-            (part_loss, logits), part = grad_fn(
-                model, strided(x, i), strided(targets, i), jax.random.fold_in(dropout_key, i)
-            )
+            part_loss, logits, part, rest = _gradients(
+                spec.graphdef, state.params, rest, strided(x, i), strided(targets, i),
+                jax.random.fold_in(dropout_key, i),
+            )  # fmt: skip
             loss += part_loss / count
             correct += (logits.argmax(-1) == strided(y, i)).sum()
             grads = part if grads is None else jax.tree.map(jnp.add, grads, part)
         grads = jax.tree.map(lambda g: g / count, grads)
-    rest = nnx.state(model, nnx.Not(nnx.Param))
     updates, opt_state = spec.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {
@@ -434,7 +439,9 @@ def _fit(
         augment=AugmentConfig() if config.augment else None,
         label_smoothing=config.label_smoothing,
         batch_sharding=placement.batch_sharding,
-        micro_batches=micro_batches_for(config.batch_size, placement.n_devices, config.micro_batch),
+        micro_batches=resolve_micro_batches(
+            config.micro_batch, config.batch_size, placement.n_devices, graphdef, params, rest
+        ),
     )
     images = placement.replicate(train.images_nhw)
     labels = placement.replicate(train.labels_n)

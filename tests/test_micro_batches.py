@@ -12,16 +12,14 @@ import numpy as np
 import pytest
 
 from handwritten.distributed import Placement
-from handwritten.models import create_model, split_model
-from handwritten.train import (
-    PRESETS,
-    StepSpec,
-    TrainConfig,
-    TrainState,
-    make_optimizer,
+from handwritten.micro_batches import (
+    cache_sized_micro_batch,
+    largest_activation_bytes,
     micro_batches_for,
-    train_step,
+    resolve_micro_batches,
 )
+from handwritten.models import create_model, split_model
+from handwritten.train import PRESETS, StepSpec, TrainConfig, TrainState, make_optimizer, train_step
 
 from .conftest import REPO
 
@@ -83,7 +81,31 @@ def test_micro_batch_count(batch: int, devices: int, micro_batch: int, expected:
 def test_micro_batch_setting_is_validated() -> None:
     with pytest.raises(ValueError, match="micro_batch"):
         TrainConfig(micro_batch=-1).validate()
-    assert TrainConfig.from_dict({"arch": "lenet"}).micro_batch == 32  # older config.json
+    assert TrainConfig.from_dict({"arch": "lenet"}).micro_batch is None  # older config.json
+
+
+@pytest.mark.parametrize(
+    ("arch", "activation_bytes", "micro_batch", "at_128"),
+    [
+        ("lenet", 24 * 24 * 20 * 4, 32, 4),
+        ("cnn", 28 * 28 * 32 * 4, 16, 8),
+        ("mlp", 28 * 28 * 4, 512, 1),
+    ],
+)  # the sizes measured fastest on a 2-core CPU (benchmarks/README.md)
+def test_micro_batch_is_sized_to_the_cache_from_the_largest_activation(
+    arch: str, activation_bytes: int, micro_batch: int, at_128: int
+) -> None:
+    graphdef, params, rest = split_model(create_model(arch, 0))
+    assert largest_activation_bytes(graphdef, params, rest) == activation_bytes
+    assert cache_sized_micro_batch(activation_bytes) == micro_batch
+    assert resolve_micro_batches(None, 128, 1, graphdef, params, rest) == at_128
+    assert resolve_micro_batches(0, 128, 1, graphdef, params, rest) == 1
+    assert resolve_micro_batches(8, 128, 1, graphdef, params, rest) == 16
+
+
+def test_cache_sized_micro_batch_is_at_least_one_image() -> None:
+    assert cache_sized_micro_batch(10**9) == 1
+    assert cache_sized_micro_batch(0) >= 1
 
 
 def test_micro_batches_on_two_forced_devices_keep_the_gradient() -> None:

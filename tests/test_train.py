@@ -51,12 +51,18 @@ def test_fit_writes_a_complete_run_directory(tmp_path: Path, splits) -> None:
     assert restored.arch == "mlp" and restored.meta["epoch"] == 3
 
 
-@pytest.mark.parametrize("arch", ["lenet", "cnn"])
-def test_conv_models_and_augmentation_learn(tmp_path: Path, splits, arch: str) -> None:
-    config = dataclasses.replace(TINY, arch=arch, epochs=2, augment=arch == "cnn", lr=2e-3)
+# The synthetic digits tell their label by the bar's row, which augmentation's re-centring
+# mostly removes: with it, a model learns less (about 0.5-0.65 here), but well above chance.
+@pytest.mark.parametrize(
+    ("arch", "augment", "least"), [("lenet", False, 0.9), ("cnn", False, 0.9), ("cnn", True, 0.3)]
+)
+def test_conv_models_and_augmentation_learn(
+    tmp_path: Path, splits, arch: str, augment: bool, least: float
+) -> None:
+    config = dataclasses.replace(TINY, arch=arch, epochs=2, augment=augment, lr=2e-3)
     result = fit(config, RunDir.create(arch, path=tmp_path / arch), *splits)
     assert result.state == "finished"
-    assert result.summary["test_accuracy"] > 0.5
+    assert result.summary["test_accuracy"] > least
 
 
 def test_stop_request_ends_the_run_with_a_usable_checkpoint(tmp_path: Path, splits) -> None:
