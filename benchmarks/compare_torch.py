@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--arch", choices=("lenet", "cnn"), default="lenet")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--micro-batches", type=int, help="passed to handwritten bench")
+    parser.add_argument("--micro-batch", type=int, help="passed to handwritten bench")
     args = parser.parse_args()
     if args.arch == "lenet" and SHARED_REFERENCE.is_file():
         torch_cmd = [args.torch_python, str(SHARED_REFERENCE)]
@@ -54,8 +54,8 @@ def main() -> None:
         "--json",
         "--no-augment",  # the PyTorch models do not augment either
     ]
-    if args.micro_batches:
-        ours_cmd += ["--micro-batches", str(args.micro_batches)]
+    if args.micro_batch is not None:
+        ours_cmd += ["--micro-batch", str(args.micro_batch)]
     ratios = []
     for round_ in range(args.rounds):
         ours = last_json(ours_cmd)

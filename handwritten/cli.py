@@ -315,7 +315,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         steps=args.steps,
         blocks=args.blocks,
         augment=args.augment,
-        micro_batches=args.micro_batches,
+        micro_batch=args.micro_batch,
     )
     if args.json:
         _emit_json(result)
@@ -500,10 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="on-device augmentation (default: as the arch's preset)",
     )
     bench.add_argument(
-        "--micro-batches",
-        type=_positive_int,
+        "--micro-batch",
+        type=_non_negative_int,
         default=None,
-        help="split each batch's gradient into this many slices (default: automatic)",
+        help="images per device in one gradient slice (default: sized to the CPU cache; 0: off)",
     )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)

@@ -14,7 +14,9 @@ images/s), so only convolutions with at least `MIN_PRODUCTS` products per output
 the kernel gradient with the kernel zero-padded to a multiple of `LANES` output channels and
 slices the padding off again; results are those of the plain convolution (the padded channels
 are zeros and never leave). Elsewhere (GPU/TPU, grouped or dilated convolutions, memory-bound
-ones, channel counts already aligned) it is exactly `lax.conv_general_dilated`.
+ones, channel counts already aligned) it is exactly `lax.conv_general_dilated`. Being a custom
+VJP, the padded path supports reverse-mode differentiation only (`jax.grad`, `jax.vjp`), which
+is all training and the Explain page's saliency use; `jax.jvp`/`jax.jacfwd` raise.
 """
 
 from __future__ import annotations

@@ -171,6 +171,12 @@ def _images(images_u8: jax.Array) -> jax.Array:
     return images_u8.astype(jnp.float32) / 255.0
 
 
+def _mean_if_float(*values: jax.Array) -> jax.Array:
+    if jnp.issubdtype(values[0].dtype, jnp.floating):
+        return sum(values[1:], values[0]) / len(values)
+    return values[-1]
+
+
 @partial(jax.jit, static_argnums=0)
 def _gradients(
     graphdef: Any,
@@ -237,15 +243,20 @@ def train_step(
         def strided(a: jax.Array, i: int) -> jax.Array:
             return a.reshape(a.shape[0] // count, count, *a.shape[1:])[:, i]
 
-        loss, correct, grads, rest = jnp.zeros(()), jnp.zeros((), jnp.int32), None, state.rest
+        # Every slice starts from the step's batch statistics and their results are averaged:
+        # one running-average update per step from the slices' mean statistics, as without
+        # slices (threading them through would apply the momentum `count` times a step).
+        loss, correct, grads, rests = jnp.zeros(()), jnp.zeros((), jnp.int32), None, []
         for i in range(count):
-            part_loss, logits, part, rest = _gradients(
-                spec.graphdef, state.params, rest, strided(x, i), strided(targets, i),
+            part_loss, logits, part, part_rest = _gradients(
+                spec.graphdef, state.params, state.rest, strided(x, i), strided(targets, i),
                 jax.random.fold_in(dropout_key, i),
             )  # fmt: skip
             loss += part_loss / count
             correct += (logits.argmax(-1) == strided(y, i)).sum()
             grads = part if grads is None else jax.tree.map(jnp.add, grads, part)
+            rests.append(part_rest)
+        rest = jax.tree.map(_mean_if_float, *rests)
         grads = jax.tree.map(lambda g: g / count, grads)
     updates, opt_state = spec.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
