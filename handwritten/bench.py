@@ -20,13 +20,7 @@ from handwritten.distributed import Placement, to_host
 from handwritten.micro_batches import resolve_micro_batches
 from handwritten.models import create_model, split_model
 from handwritten.predict import Predictor
-from handwritten.train import (
-    PRESETS,
-    StepSpec,
-    TrainState,
-    make_optimizer,
-    train_step,
-)
+from handwritten.train import PRESETS, StepSpec, TrainState, make_optimizer, train_step
 
 
 def run_bench(

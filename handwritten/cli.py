@@ -64,6 +64,15 @@ def _non_negative_int(text: str) -> int:
     return _int_at_least(text, 0)
 
 
+def _add_micro_batch_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--micro-batch",
+        type=_non_negative_int,
+        help="images per device in one gradient slice of a batch "
+        "(default: sized to the CPU cache; 0: the whole batch)",
+    )
+
+
 def _digit(text: str) -> int:
     if text not in {str(d) for d in range(10)}:
         raise argparse.ArgumentTypeError(f"{text!r} is not a digit 0-9")
@@ -452,12 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-subset", type=_positive_int, help="use the first N images")
     train.add_argument("--test-subset", type=_positive_int)
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument(
-        "--micro-batch",
-        type=_non_negative_int,
-        help="images per device in one gradient slice of a batch "
-        "(default: sized to the CPU cache; 0: the whole batch)",
-    )
+    _add_micro_batch_option(train)
     train.add_argument("--run-dir", type=Path)
     train.add_argument("--resume", action="store_true", help="continue --run-dir's run")
     train.add_argument("--coordinator", metavar="HOST:PORT", help="multi-host: process 0's address")
@@ -499,12 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="on-device augmentation (default: as the arch's preset)",
     )
-    bench.add_argument(
-        "--micro-batch",
-        type=_non_negative_int,
-        default=None,
-        help="images per device in one gradient slice (default: sized to the CPU cache; 0: off)",
-    )
+    _add_micro_batch_option(bench)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)
 

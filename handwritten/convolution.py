@@ -46,17 +46,17 @@ def _pad_axis(a: jax.Array, axis: int, size: int) -> jax.Array:
     return jnp.pad(a, widths)
 
 
-def _axes(config: tuple[Any, ...]) -> tuple[int, int]:
-    """(output-channel axis of the kernel, channel axis of the output)."""
+def _layout(w: jax.Array, config: tuple[Any, ...]) -> tuple[int, int, int, int]:
+    """(output-channel axis of the kernel, channel axis of the output, channels, padded)."""
     numbers = config[2]
-    return numbers.rhs_spec[0], numbers.out_spec[1]
+    kernel_axis = numbers.rhs_spec[0]
+    channels = w.shape[kernel_axis]
+    return kernel_axis, numbers.out_spec[1], channels, -(-channels // LANES) * LANES
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _padded_conv(x: jax.Array, w: jax.Array, config: tuple[Any, ...]) -> jax.Array:
-    kernel_axis, out_axis = _axes(config)
-    channels = w.shape[kernel_axis]
-    aligned = -(-channels // LANES) * LANES
+    kernel_axis, out_axis, channels, aligned = _layout(w, config)
     y = _conv(x, _pad_axis(w, kernel_axis, aligned), config)
     return lax.slice_in_dim(y, 0, channels, axis=out_axis)
 
@@ -71,9 +71,7 @@ def _padded_conv_bwd(
     config: tuple[Any, ...], residuals: tuple[jax.Array, jax.Array], g: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     x, w = residuals
-    kernel_axis, out_axis = _axes(config)
-    channels = w.shape[kernel_axis]
-    aligned = -(-channels // LANES) * LANES
+    kernel_axis, out_axis, channels, aligned = _layout(w, config)
     _, x_vjp = jax.vjp(lambda x_: _conv(x_, w, config), x)
     (dx,) = x_vjp(g)
     w_padded = _pad_axis(w, kernel_axis, aligned)
@@ -105,8 +103,8 @@ def lane_padded_conv(
         or any(d != 1 for d in (*(lhs_dilation or ()), *(rhs_dilation or ())))
     )
     numbers = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
-    products = rhs.size // rhs.shape[numbers.rhs_spec[0]]
-    if plain or products < MIN_PRODUCTS or rhs.shape[numbers.rhs_spec[0]] % LANES == 0:
+    channels = rhs.shape[numbers.rhs_spec[0]]
+    if plain or rhs.size // channels < MIN_PRODUCTS or channels % LANES == 0:
         return lax.conv_general_dilated(
             lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
             dimension_numbers, feature_group_count, precision=precision, **kwargs,

@@ -231,33 +231,28 @@ def train_step(
     x = x[..., None]
     targets = optax.smooth_labels(jax.nn.one_hot(y, 10), spec.label_smoothing)
 
+    # Slice i takes every `count`-th image, so on a sharded batch each device keeps its own
+    # rows. Equal slices: the mean of their mean losses is the batch's mean loss. Every slice
+    # starts from the step's batch statistics and their results are averaged: one
+    # running-average update per step from the slices' mean statistics, as without slices
+    # (threading them through would apply the momentum `count` times a step).
     count = spec.micro_batches
-    if count == 1:
-        loss, logits, grads, rest = _gradients(
-            spec.graphdef, state.params, state.rest, x, targets, dropout_key
-        )
-        correct = (logits.argmax(-1) == y).sum()
-    else:
-        # Slice i takes every `count`-th image, so on a sharded batch each device keeps its own
-        # rows. Equal slices: the mean of their mean losses is the batch's mean loss.
-        def strided(a: jax.Array, i: int) -> jax.Array:
-            return a.reshape(a.shape[0] // count, count, *a.shape[1:])[:, i]
 
-        # Every slice starts from the step's batch statistics and their results are averaged:
-        # one running-average update per step from the slices' mean statistics, as without
-        # slices (threading them through would apply the momentum `count` times a step).
-        loss, correct, grads, rests = jnp.zeros(()), jnp.zeros((), jnp.int32), None, []
-        for i in range(count):
-            part_loss, logits, part, part_rest = _gradients(
-                spec.graphdef, state.params, state.rest, strided(x, i), strided(targets, i),
-                jax.random.fold_in(dropout_key, i),
-            )  # fmt: skip
-            loss += part_loss / count
-            correct += (logits.argmax(-1) == strided(y, i)).sum()
-            grads = part if grads is None else jax.tree.map(jnp.add, grads, part)
-            rests.append(part_rest)
-        rest = jax.tree.map(_mean_if_float, *rests)
-        grads = jax.tree.map(lambda g: g / count, grads)
+    def strided(a: jax.Array, i: int) -> jax.Array:
+        return a.reshape(a.shape[0] // count, count, *a.shape[1:])[:, i]
+
+    loss, correct, grads, rests = jnp.zeros(()), jnp.zeros((), jnp.int32), None, []
+    for i in range(count):
+        part_loss, logits, part, part_rest = _gradients(
+            spec.graphdef, state.params, state.rest, strided(x, i), strided(targets, i),
+            jax.random.fold_in(dropout_key, i) if count > 1 else dropout_key,
+        )  # fmt: skip
+        loss += part_loss / count
+        correct += (logits.argmax(-1) == strided(y, i)).sum()
+        grads = part if grads is None else jax.tree.map(jnp.add, grads, part)
+        rests.append(part_rest)
+    rest = jax.tree.map(_mean_if_float, *rests)
+    grads = jax.tree.map(lambda g: g / count, grads)
     updates, opt_state = spec.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {
