@@ -96,6 +96,8 @@ def test_predict_bad_file_exit_2_and_keeps_going(tmp_path: Path, capsys) -> None
         (["train", "--arch", "vgg"], "invalid choice"),
         (["train", "--epochs", "0"], "must be at least 1"),
         (["train", "--lr", "abc"], "not a number"),
+        (["train", "--micro-batch", "-1"], "must be at least 0"),
+        (["bench", "--micro-batch", "x"], "not an integer"),
         (["predict"], "required"),
         (["evaluate", "--model", "/nonexistent/run"], "no such model"),
         (["promote", "/nonexistent/run"], "no such model"),
@@ -125,12 +127,15 @@ def test_bench_json(capsys) -> None:
         "3",
         "--blocks",
         "1",
+        "--micro-batch",
+        "16",
         "--json",
     )
     result = last_json(out)
     assert code == 0
     for key in ("train_images_per_second", "first_step_seconds", "predict_latency_ms", "device"):
         assert key in result
+    assert result["micro_batches"] == 2  # 32 images in slices of 16
     assert result["train_images_per_second"] > 0 and result["device"].startswith("cpu")
 
 
