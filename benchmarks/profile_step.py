@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jax
 
-from handwritten.bench import run_bench
+from handwritten.training.bench import run_bench
 
 EVENT = re.compile(r"\s*(?:ROOT )?%?([\w.\-]+) = (\S+) \w+\(")
 

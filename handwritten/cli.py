@@ -96,7 +96,7 @@ def _positive_float(text: str) -> float:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from handwritten import data
+    from handwritten.data import mnist as data
 
     bars: dict[str, tqdm] = {}
 
@@ -128,7 +128,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def _train_config(args: argparse.Namespace):
-    from handwritten.train import PRESETS, TrainConfig
+    from handwritten.training.loop import PRESETS, TrainConfig
 
     if args.config_json:
         try:
@@ -149,9 +149,9 @@ def _train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from handwritten.data import load_split
-    from handwritten.jobs import TrainingLock
-    from handwritten.runs import RunDir
+    from handwritten.data.mnist import load_split
+    from handwritten.jobs.launcher import TrainingLock
+    from handwritten.storage.runs import RunDir
 
     if args.resume and not args.config_json and args.run_dir is not None:
         # Resume with the run's own settings.
@@ -164,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if any(v is not None for v in hosts):
         if any(v is None for v in hosts):
             raise CliError("--coordinator, --num-processes and --process-id go together")
-        from handwritten.distributed import initialize_multihost
+        from handwritten.runtime.distributed import initialize_multihost
 
         initialize_multihost(args.coordinator, args.num_processes, args.process_id)
     train, test = load_split("train"), load_split("test")
@@ -187,7 +187,7 @@ def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Name
     """Train in `run` with a progress bar on stderr; print the result (JSON last)."""
     from tqdm import tqdm
 
-    from handwritten.train import StopSignal, fit
+    from handwritten.training.loop import StopSignal, fit
 
     print(f"run directory: {run.path}", file=sys.stderr)
     bar = tqdm(total=None, desc=f"train {config.arch}", unit="step", file=sys.stderr,
@@ -234,14 +234,14 @@ def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Name
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from handwritten import evaluate
-    from handwritten.model_store import load_model
+    from handwritten.evaluation import metrics as evaluate
+    from handwritten.models.store import load_model
 
     restored, info = load_model(args.model)
     if args.set == "mnist":
-        from handwritten.data import load_split
-        from handwritten.models import split_model
-        from handwritten.train import predict_logits
+        from handwritten.data.mnist import load_split
+        from handwritten.models.architectures import split_model
+        from handwritten.training.loop import predict_logits
 
         test = load_split("test").subset(args.limit)
         graphdef, params, rest = split_model(restored.model)
@@ -249,7 +249,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             test.labels_n, predict_logits(graphdef, params, rest, test.images_nhw)
         )
     else:
-        from handwritten.realistic import evaluate_realistic
+        from handwritten.evaluation.realistic import evaluate_realistic
 
         result = evaluate_realistic(restored.model, style=args.set, limit=args.limit or 1000)
     output = {"model": info.name, "arch": info.arch, "set": args.set} | result.to_dict()
@@ -263,8 +263,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from handwritten.predict import Predictor
-    from handwritten.preprocess import ImageError
+    from handwritten.data.preprocess import ImageError
+    from handwritten.recognition.predictor import Predictor
 
     predictor = Predictor.load(args.model)
     failures = 0
@@ -288,7 +288,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from handwritten.model_store import promote
+    from handwritten.models.store import promote
 
     checkpoint = promote(args.run_dir)
     print(f"active model: {checkpoint}")
@@ -296,8 +296,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from handwritten.device import describe_device
-    from handwritten.model_store import load_model
+    from handwritten.models.store import load_model
+    from handwritten.runtime.device import describe_device
 
     _, info = load_model("default")
     output = {
@@ -316,7 +316,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from handwritten.bench import run_bench
+    from handwritten.training.bench import run_bench
 
     result = run_bench(
         args.arch,
@@ -343,7 +343,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_samples_add(args: argparse.Namespace) -> int:
-    from handwritten.samples import SampleStore
+    from handwritten.data.samples import SampleStore
 
     store = SampleStore()
     failures = 0
@@ -362,7 +362,7 @@ def cmd_samples_add(args: argparse.Namespace) -> int:
 
 
 def cmd_samples_list(args: argparse.Namespace) -> int:
-    from handwritten.samples import SampleStore
+    from handwritten.data.samples import SampleStore
 
     store = SampleStore()
     counts = store.counts()
@@ -379,7 +379,7 @@ def cmd_samples_list(args: argparse.Namespace) -> int:
 
 
 def cmd_samples_export(args: argparse.Namespace) -> int:
-    from handwritten.samples import SampleStore
+    from handwritten.data.samples import SampleStore
 
     store = SampleStore()
     store.export_zip(args.path)
@@ -388,7 +388,7 @@ def cmd_samples_export(args: argparse.Namespace) -> int:
 
 
 def cmd_samples_import(args: argparse.Namespace) -> int:
-    from handwritten.samples import SampleStore
+    from handwritten.data.samples import SampleStore
 
     try:
         data = Path(args.path).read_bytes()
@@ -400,12 +400,12 @@ def cmd_samples_import(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from handwritten.data import load_split
-    from handwritten.finetune import FinetuneConfig, check_store, finetune
-    from handwritten.jobs import TrainingLock
-    from handwritten.runs import RunDir
-    from handwritten.samples import SampleStore
-    from handwritten.train import StopSignal
+    from handwritten.data.mnist import load_split
+    from handwritten.data.samples import SampleStore
+    from handwritten.jobs.launcher import TrainingLock
+    from handwritten.storage.runs import RunDir
+    from handwritten.training.finetune import FinetuneConfig, check_store, finetune
+    from handwritten.training.loop import StopSignal
 
     config = FinetuneConfig(base=args.base, epochs=args.epochs, seed=args.seed).validate()
     store = SampleStore()
@@ -434,7 +434,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from handwritten.models import REGISTRY
+    from handwritten.models.architectures import REGISTRY
 
     archs = sorted(REGISTRY)
     parser = _Parser(prog="handwritten", description=__doc__.splitlines()[0])
@@ -547,13 +547,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from handwritten.checkpoint import CheckpointError
-    from handwritten.data import DataError
-    from handwritten.jobs import JobRunningError
-    from handwritten.model_store import ModelNotFoundError
-    from handwritten.preprocess import ImageError
-    from handwritten.runs import RunError
-    from handwritten.samples import SampleError
+    from handwritten.data.mnist import DataError
+    from handwritten.data.preprocess import ImageError
+    from handwritten.data.samples import SampleError
+    from handwritten.jobs.launcher import JobRunningError
+    from handwritten.models.checkpoint import CheckpointError
+    from handwritten.models.store import ModelNotFoundError
+    from handwritten.storage.runs import RunError
 
     try:
         return int(args.handler(args))

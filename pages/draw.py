@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from handwritten.preprocess import MAX_UPLOAD_BYTES
+from handwritten.data.preprocess import MAX_UPLOAD_BYTES
 from handwritten.ui import state
+from handwritten.ui.cache import active_predictor
 from handwritten.ui.canvas import SCHEMES, drawing_canvas, forget_drawing
 from handwritten.ui.page import setup_page
-from handwritten.ui.resources import active_predictor
 from handwritten.ui.result import predict_or_explain, show_pipeline, show_prediction
 from handwritten.ui.samples_view import save_as
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from handwritten.plots import sample_counts
-from handwritten.samples import SampleStore
+from handwritten.data.samples import SampleStore
+from handwritten.figures.prediction import sample_counts
 from handwritten.ui import samples_view as view
 from handwritten.ui.page import setup_page
 

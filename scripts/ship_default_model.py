@@ -15,15 +15,15 @@ from pathlib import Path
 
 from flax import serialization
 
-from handwritten.checkpoint import load_checkpoint, read_checkpoint
-from handwritten.data import load_split
-from handwritten.evaluate import evaluate
-from handwritten.fileio import atomic_write_bytes
-from handwritten.model_store import SHIPPED_CHECKPOINT
-from handwritten.models import split_model
-from handwritten.realistic import evaluate_realistic
-from handwritten.runs import RunDir
-from handwritten.train import predict_logits
+from handwritten.data.mnist import load_split
+from handwritten.evaluation.metrics import evaluate
+from handwritten.evaluation.realistic import evaluate_realistic
+from handwritten.models.architectures import split_model
+from handwritten.models.checkpoint import load_checkpoint, read_checkpoint
+from handwritten.models.store import SHIPPED_CHECKPOINT
+from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.runs import RunDir
+from handwritten.training.loop import predict_logits
 
 
 def main() -> None:

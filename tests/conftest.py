@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handwritten.data import MNIST_FILES, write_idx
+from handwritten.data.mnist import MNIST_FILES, write_idx
 
 REPO = Path(__file__).resolve().parent.parent
 

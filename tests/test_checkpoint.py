@@ -11,14 +11,14 @@ import optax
 import pytest
 from flax import nnx
 
-from handwritten.checkpoint import (
+from handwritten.models.architectures import create_model
+from handwritten.models.checkpoint import (
     CheckpointError,
     load_checkpoint,
     read_checkpoint,
     restore_opt_state,
     save_checkpoint,
 )
-from handwritten.models import create_model
 
 
 def _save(path: Path, arch: str = "cnn", **kwargs) -> nnx.Module:

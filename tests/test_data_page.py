@@ -11,13 +11,13 @@ import numpy as np
 from flax import nnx
 from streamlit.testing.v1 import AppTest
 
-from handwritten import insights
-from handwritten.checkpoint import save_checkpoint
-from handwritten.data import load_split
-from handwritten.model_store import checkpoint_for, promote
-from handwritten.models import create_model
-from handwritten.paths import runs_dir
-from handwritten.runs import RunDir
+from handwritten.analysis import dataset as insights
+from handwritten.data.mnist import load_split
+from handwritten.models.architectures import create_model
+from handwritten.models.checkpoint import save_checkpoint
+from handwritten.models.store import checkpoint_for, promote
+from handwritten.storage.paths import runs_dir
+from handwritten.storage.runs import RunDir
 from handwritten.ui import data_view
 
 from .test_app import open_page

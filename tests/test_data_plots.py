@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from handwritten import data_plots as plots
-from handwritten.insights import CellExample
+from handwritten.analysis.dataset import CellExample
+from handwritten.figures import dataset as plots
 
 
 def mosaic(figure: go.Figure) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from handwritten import explain
-from handwritten.explain_plots import (
+from handwritten.analysis import network as explain
+from handwritten.figures.network import (
     conv_step,
     embedding_map,
     feature_maps,
@@ -16,9 +16,9 @@ from handwritten.explain_plots import (
     probe_heatmap,
     saliency_overlay,
 )
-from handwritten.models import REGISTRY, create_model
-from handwritten.paths import home_dir
-from handwritten.predict import Predictor
+from handwritten.models.architectures import REGISTRY, create_model
+from handwritten.recognition.predictor import Predictor
+from handwritten.storage.paths import home_dir
 
 
 @pytest.fixture(scope="module")

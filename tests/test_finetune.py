@@ -10,8 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handwritten.data import Split, load_split
-from handwritten.finetune import (
+from handwritten.data.mnist import Split, load_split
+from handwritten.data.preprocess import preprocess
+from handwritten.data.samples import SampleError, SampleStore
+from handwritten.evaluation.styles import seven_segment
+from handwritten.models.store import load_model
+from handwritten.storage.runs import RunDir
+from handwritten.training.finetune import (
     MIN_SAMPLES,
     FinetuneConfig,
     accuracy,
@@ -19,11 +24,6 @@ from handwritten.finetune import (
     mixed_training_set,
     split_heldout,
 )
-from handwritten.model_store import load_model
-from handwritten.preprocess import preprocess
-from handwritten.runs import RunDir
-from handwritten.samples import SampleError, SampleStore
-from handwritten.styles import seven_segment
 
 # ---------------------------------------------------------------------------------------------
 # split_heldout

@@ -13,12 +13,12 @@ import pytest
 from flax import nnx
 from scipy.special import softmax
 
-from handwritten import insights
-from handwritten.checkpoint import save_checkpoint
-from handwritten.data import Split
-from handwritten.models import create_model, split_model
-from handwritten.paths import home_dir
-from handwritten.train import predict_logits
+from handwritten.analysis import dataset as insights
+from handwritten.data.mnist import Split
+from handwritten.models.architectures import create_model, split_model
+from handwritten.models.checkpoint import save_checkpoint
+from handwritten.storage.paths import home_dir
+from handwritten.training.loop import predict_logits
 
 from .conftest import synthetic_digits
 
@@ -151,7 +151,7 @@ def test_a_damaged_cache_file_is_recomputed(mlp_checkpoint: tuple[Path, nnx.Modu
 
 def test_the_data_page_library_does_not_import_streamlit() -> None:
     code = (
-        "import sys, handwritten.insights, handwritten.data_plots; "
+        "import sys, handwritten.analysis.dataset, handwritten.figures.dataset; "
         "print('streamlit' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from handwritten.cli import main
-from handwritten.jobs import (
+from handwritten.jobs.launcher import (
     JobRunningError,
     TrainingLock,
     current_job,
@@ -20,8 +20,8 @@ from handwritten.jobs import (
     run_state,
     stop,
 )
-from handwritten.runs import RunDir, RunError
-from handwritten.train import TrainConfig
+from handwritten.storage.runs import RunDir, RunError
+from handwritten.training.loop import TrainConfig
 
 CONFIG = TrainConfig(
     arch="mlp", epochs=400, batch_size=32, optimizer="adam", lr=1e-3, schedule="constant",

@@ -11,15 +11,22 @@ import jax
 import numpy as np
 import pytest
 
-from handwritten.distributed import Placement
-from handwritten.micro_batches import (
+from handwritten.models.architectures import create_model, split_model
+from handwritten.runtime.distributed import Placement
+from handwritten.training.loop import (
+    PRESETS,
+    StepSpec,
+    TrainConfig,
+    TrainState,
+    make_optimizer,
+    train_step,
+)
+from handwritten.training.micro_batches import (
     cache_sized_micro_batch,
     largest_activation_bytes,
     micro_batches_for,
     resolve_micro_batches,
 )
-from handwritten.models import create_model, split_model
-from handwritten.train import PRESETS, StepSpec, TrainConfig, TrainState, make_optimizer, train_step
 
 from .conftest import REPO
 

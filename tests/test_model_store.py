@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from flax import nnx
 
-from handwritten.checkpoint import save_checkpoint
-from handwritten.model_store import (
+from handwritten.models.architectures import create_model
+from handwritten.models.checkpoint import save_checkpoint
+from handwritten.models.store import (
     SHIPPED_CHECKPOINT,
     ModelNotFoundError,
     checkpoint_for,
@@ -16,8 +17,7 @@ from handwritten.model_store import (
     promote,
     reset_active,
 )
-from handwritten.models import create_model
-from handwritten.runs import RunDir
+from handwritten.storage.runs import RunDir
 
 
 def _run_with_checkpoint(root: Path, arch: str = "mlp") -> RunDir:

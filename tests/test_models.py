@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from handwritten.models import REGISTRY, count_parameters, create_model, max_pool_2x2
+from handwritten.models.architectures import REGISTRY, count_parameters, create_model, max_pool_2x2
 
 EXPECTED = {
     # arch: (parameter count, [(layer name, kind, shape without batch)] for weight layers)

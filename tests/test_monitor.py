@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from handwritten.jobs import TrainingLock
-from handwritten.monitor import delete_run, history, live_run, progress
-from handwritten.paths import runs_dir
-from handwritten.runs import RunDir, RunError
+from handwritten.jobs.launcher import TrainingLock
+from handwritten.jobs.monitor import delete_run, history, live_run, progress
+from handwritten.storage.paths import runs_dir
+from handwritten.storage.runs import RunDir, RunError
 
 
 def running_run() -> tuple[RunDir, TrainingLock]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handwritten.plots import ACCENT, pipeline_steps, probability_bars, to_display
-from handwritten.preprocess import preprocess
+from handwritten.data.preprocess import preprocess
+from handwritten.figures.prediction import ACCENT, pipeline_steps, probability_bars, to_display
 
 
 def test_probability_bars_highlight_the_winner() -> None:
@@ -44,7 +44,7 @@ def test_pipeline_steps_cover_every_stage() -> None:
 
 
 def test_training_curves_overlay_runs() -> None:
-    from handwritten.plots import training_curves
+    from handwritten.figures.prediction import training_curves
 
     records = [
         {"kind": "train", "step": 10, "epoch": 0.5, "loss": 1.0, "accuracy": 0.6},

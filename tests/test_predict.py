@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from handwritten.model_store import SHIPPED_CHECKPOINT
-from handwritten.predict import Predictor, _probabilities
+from handwritten.models.store import SHIPPED_CHECKPOINT
+from handwritten.recognition.predictor import Predictor, _probabilities
 
 
 def canvas(strokes: list[list[tuple[int, int]]], width: int = 280) -> np.ndarray:
@@ -78,7 +78,7 @@ def test_a_model_without_opinion_is_reported_unsure() -> None:
     import jax
     from flax import nnx
 
-    from handwritten.models import create_model
+    from handwritten.models.architectures import create_model
 
     model = create_model("mlp")
     _, params, _ = nnx.split(model, nnx.Param, ...)

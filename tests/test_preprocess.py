@@ -1,4 +1,4 @@
-"""Unit tests for ``handwritten.preprocess`` on hand-drawn synthetic images.
+"""Unit tests for ``handwritten.data.preprocess`` on hand-drawn synthetic images.
 
 Geometry is checked against ``scipy.ndimage`` run on the masks the tests drew themselves; every
 input variant (polarity, transparency, lighting, file mode) must give the same 28x28 digit.
@@ -15,8 +15,8 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from handwritten import preprocess as pp
-from handwritten.preprocess import ImageError, decode_image, preprocess
+from handwritten.data import preprocess as pp
+from handwritten.data.preprocess import ImageError, decode_image, preprocess
 
 Point = tuple[int, int]
 Stroke = Sequence[Point]

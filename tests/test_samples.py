@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import handwritten.samples as samples_module
-from handwritten.preprocess import ImageError, preprocess
-from handwritten.samples import SCHEMA_VERSION, SampleError, SampleStore
-from handwritten.styles import seven_segment
+import handwritten.data.samples as samples_module
+from handwritten.data.preprocess import ImageError, preprocess
+from handwritten.data.samples import SCHEMA_VERSION, SampleError, SampleStore
+from handwritten.evaluation.styles import seven_segment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -276,7 +276,7 @@ def run_at_once(script: str, argvs: list[list[str]]) -> None:
 WRITER = """
 import sys
 import numpy as np
-from handwritten.samples import SampleStore
+from handwritten.data.samples import SampleStore
 
 path, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 raw = bytes.fromhex(sys.argv[4])

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from handwritten.cli import main
-from handwritten.finetune import MIN_SAMPLES
-from handwritten.preprocess import preprocess
-from handwritten.samples import SampleStore
-from handwritten.styles import seven_segment
+from handwritten.data.preprocess import preprocess
+from handwritten.data.samples import SampleStore
+from handwritten.evaluation.styles import seven_segment
+from handwritten.training.finetune import MIN_SAMPLES
 
 from .test_cli import last_json, run_cli
 

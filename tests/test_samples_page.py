@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handwritten.samples import SampleStore
-from handwritten.styles import seven_segment
+from handwritten.data.samples import SampleStore
+from handwritten.evaluation.styles import seven_segment
 
 from .test_app import app, fake_canvas, seven
 
@@ -32,7 +32,7 @@ def test_samples_page_counts_and_fine_tune_guard() -> None:
     at.switch_page("pages/train.py").run()
     tune = next(b for b in at.button if b.label == "Fine-tune on my samples")
     assert tune.disabled
-    from handwritten.preprocess import preprocess
+    from handwritten.data.preprocess import preprocess
 
     store.add_many([(d, img, preprocess(img, multi=False).digits[0].centred, "test")
                     for d in range(10) for img in [seven_segment(d, rng)]])  # fmt: skip

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from handwritten.cli import main
-from handwritten.data import DataError, load_split
-from handwritten.model_store import load_model
-from handwritten.realistic import evaluate_realistic
+from handwritten.data.mnist import DataError, load_split
+from handwritten.evaluation.realistic import evaluate_realistic
+from handwritten.models.store import load_model
 
 pytestmark = pytest.mark.slow
 

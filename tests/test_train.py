@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handwritten.checkpoint import load_checkpoint
-from handwritten.data import Split
-from handwritten.runs import RunDir, list_runs
-from handwritten.train import PRESETS, StopSignal, TrainConfig, fit, make_optimizer
+from handwritten.data.mnist import Split
+from handwritten.models.checkpoint import load_checkpoint
+from handwritten.storage.runs import RunDir, list_runs
+from handwritten.training.loop import PRESETS, StopSignal, TrainConfig, fit, make_optimizer
 
 from .conftest import synthetic_digits
 
@@ -165,9 +165,9 @@ from pathlib import Path
 import jax
 counts = collections.Counter()
 jax.monitoring.register_event_listener(lambda event, **kwargs: counts.update([event]))
-from handwritten.data import Split
-from handwritten.runs import RunDir
-from handwritten.train import fit
+from handwritten.data.mnist import Split
+from handwritten.storage.runs import RunDir
+from handwritten.training.loop import fit
 from tests.conftest import synthetic_digits
 from tests.test_train import TINY
 fit(dataclasses.replace(TINY, epochs=1), RunDir.create("mlp", path=Path(sys.argv[1])),

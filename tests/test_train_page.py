@@ -5,13 +5,13 @@ from __future__ import annotations
 from flax import nnx
 from streamlit.testing.v1 import AppTest
 
-from handwritten.checkpoint import save_checkpoint
-from handwritten.jobs import TrainingLock
-from handwritten.model_store import checkpoint_for
-from handwritten.models import create_model
-from handwritten.monitor import delete_run, history
-from handwritten.paths import runs_dir
-from handwritten.runs import RunDir
+from handwritten.jobs.launcher import TrainingLock
+from handwritten.jobs.monitor import delete_run, history
+from handwritten.models.architectures import create_model
+from handwritten.models.checkpoint import save_checkpoint
+from handwritten.models.store import checkpoint_for
+from handwritten.storage.paths import runs_dir
+from handwritten.storage.runs import RunDir
 
 from .test_app import open_page
 
@@ -72,7 +72,7 @@ def test_history_lists_runs_and_shows_an_interrupted_one() -> None:
 
 
 def test_promote_and_delete_through_the_library() -> None:
-    from handwritten.model_store import promote
+    from handwritten.models.store import promote
 
     run = finished_run()
     promote(run.path)

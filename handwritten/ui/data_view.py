@@ -2,7 +2,7 @@
 
 Everything heavy is cached per process: MNIST and its statistics per data folder, the test-set
 scores per checkpoint version (path, mtime, size), so promoting a model takes effect on the next
-rerun. The scores are also cached on disk by `handwritten.insights`, so a restart reads them back.
+rerun. The scores are also cached on disk by `handwritten.analysis`, so a restart reads them back.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from handwritten import data_plots as plots
-from handwritten import insights
-from handwritten.data import DataError, Split
-from handwritten.model_store import checkpoint_for
-from handwritten.paths import data_dir
-from handwritten.ui.resources import mnist_split
+from handwritten.analysis import dataset as insights
+from handwritten.data.mnist import DataError, Split
+from handwritten.figures import dataset as plots
+from handwritten.models.store import checkpoint_for
+from handwritten.storage.paths import data_dir
+from handwritten.ui.cache import mnist_split
 
 # Session-state keys of this page (widget keys, and the browser's page number).
 BROWSE_SET = "data_browse_set"

@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from handwritten import explain
-from handwritten import explain_plots as plots
-from handwritten.data import DataError, Split
-from handwritten.model_store import checkpoint_for
-from handwritten.models import DigitModel
-from handwritten.plots import probability_bars
-from handwritten.predict import Prediction, Predictor
-from handwritten.preprocess import luminance
+from handwritten.analysis import network as explain
+from handwritten.data.mnist import DataError, Split
+from handwritten.data.preprocess import luminance
+from handwritten.figures import network as plots
+from handwritten.figures.prediction import probability_bars
+from handwritten.models.architectures import DigitModel
+from handwritten.models.store import checkpoint_for
+from handwritten.recognition.predictor import Prediction, Predictor
 from handwritten.ui import state
-from handwritten.ui.resources import active_predictor, mnist_split
+from handwritten.ui.cache import active_predictor, mnist_split
 
 EMBEDDING_DIGITS = 2000
 

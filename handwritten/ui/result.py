@@ -6,9 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from handwritten.plots import pipeline_steps, probability_bars, to_display
-from handwritten.predict import Prediction, Predictor
-from handwritten.preprocess import ImageError
+from handwritten.data.preprocess import ImageError
+from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
+from handwritten.recognition.predictor import Prediction, Predictor
 
 
 def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Prediction | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from handwritten.plots import to_display
-from handwritten.predict import Prediction
-from handwritten.preprocess import preprocess
-from handwritten.samples import SampleError, SampleStore
+from handwritten.data.preprocess import preprocess
+from handwritten.data.samples import SampleError, SampleStore
+from handwritten.figures.prediction import to_display
+from handwritten.recognition.predictor import Prediction
 
 SAVE_LABEL = "samples_save_label"
 SAVE_GUESS = "samples_save_guess"  # the answer the label box was last reset to

@@ -1,6 +1,6 @@
 """Train page panels: the new-run form, the live run (a polling fragment), the run history.
 
-Training never runs here: the form starts a job process through `handwritten.jobs`, and the
+Training never runs here: the form starts a job process through `handwritten.jobs.launcher`, and the
 panels only read run directories, so closing the tab or restarting the server loses nothing.
 """
 
@@ -12,14 +12,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from handwritten import jobs, monitor
-from handwritten.finetune import MIN_SAMPLES
-from handwritten.model_store import ModelNotFoundError, promote
-from handwritten.models import REGISTRY
-from handwritten.plots import training_curves
-from handwritten.runs import RunDir, RunError
-from handwritten.samples import SampleStore
-from handwritten.train import OPTIMIZERS, PRESETS, TrainConfig
+from handwritten.data.samples import SampleStore
+from handwritten.figures.prediction import training_curves
+from handwritten.jobs import launcher as jobs
+from handwritten.jobs import monitor
+from handwritten.models.architectures import REGISTRY
+from handwritten.models.store import ModelNotFoundError, promote
+from handwritten.storage.runs import RunDir, RunError
+from handwritten.training.finetune import MIN_SAMPLES
+from handwritten.training.loop import OPTIMIZERS, PRESETS, TrainConfig
 from handwritten.ui import state
 
 FULL_TRAIN = 60_000

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 
-from handwritten.data import Split
-from handwritten.evaluate import N_CLASSES, Evaluation, evaluate
-from handwritten.fileio import atomic_write_bytes
-from handwritten.model_store import load_model
-from handwritten.models import split_model
-from handwritten.paths import derived_cache_file
-from handwritten.train import predict_logits
+from handwritten.data.mnist import Split
+from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
+from handwritten.models.architectures import split_model
+from handwritten.models.store import load_model
+from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.paths import derived_cache_file
+from handwritten.training.loop import predict_logits
 
 PER_PAGE = 40  # examples per page of the class browser
 
@@ -100,7 +100,7 @@ def cached_probabilities(checkpoint: Path, split: Split) -> np.ndarray:
     """Softmax probabilities float32 (N, 10) of the model in `checkpoint` on `split`.
 
     Computed once per checkpoint version and data set, then read from the disk cache. Raises
-    `handwritten.model_store.ModelNotFoundError` for a checkpoint that cannot be loaded.
+    `handwritten.models.store.ModelNotFoundError` for a checkpoint that cannot be loaded.
     """
     checkpoint = Path(checkpoint)
     path = _cache_path(checkpoint, split)

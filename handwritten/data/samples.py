@@ -25,8 +25,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from handwritten.paths import home_dir
-from handwritten.preprocess import ImageError, decode_image, luminance, preprocess
+from handwritten.data.preprocess import ImageError, decode_image, luminance, preprocess
+from handwritten.storage.paths import home_dir
 
 SCHEMA_VERSION = 1
 MAX_IMPORT_FILES = 20_000
@@ -243,7 +243,7 @@ class SampleStore:
             archive.writestr("labels.csv", table.getvalue())
         data = buffer.getvalue()
         if path is not None:
-            from handwritten.fileio import atomic_write_bytes
+            from handwritten.storage.files import atomic_write_bytes
 
             atomic_write_bytes(Path(path), data)
         return data

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from PIL import Image
 
-from handwritten.insights import CellExample
+from handwritten.analysis.dataset import CellExample
 
 ACCENT = "#4f46e5"
 MUTED = "#c7d2fe"

@@ -19,9 +19,9 @@ import numpy as np
 from flax import nnx
 from scipy import ndimage
 
-from handwritten.fileio import atomic_write_bytes
-from handwritten.models import DigitModel, LayerKind, split_model
-from handwritten.paths import derived_cache_file
+from handwritten.models.architectures import DigitModel, LayerKind, split_model
+from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.paths import derived_cache_file
 
 # Sobel-Feldman kernels: horizontal gradient (responds to vertical edges) and vertical gradient.
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from handwritten.explain import ConvWindow, Embedding, ProbeGrid
+from handwritten.analysis.network import ConvWindow, Embedding, ProbeGrid
 
 GRAY = "gray"
 DIVERGING = "RdBu_r"  # red positive, blue negative

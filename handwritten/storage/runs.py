@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handwritten.fileio import atomic_write_json, read_json
-from handwritten.paths import runs_dir
+from handwritten.storage.files import atomic_write_json, read_json
+from handwritten.storage.paths import runs_dir
 
 STATES = ("running", "finished", "stopped", "diverged", "failed")
 FINAL_STATES = ("finished", "stopped", "diverged", "failed")

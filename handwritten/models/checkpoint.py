@@ -14,9 +14,9 @@ import jax
 import numpy as np
 from flax import nnx, serialization
 
-from handwritten.distributed import to_host
-from handwritten.fileio import atomic_write_bytes
-from handwritten.models import DigitModel, create_model, split_model
+from handwritten.models.architectures import DigitModel, create_model, split_model
+from handwritten.runtime.distributed import to_host
+from handwritten.storage.files import atomic_write_bytes
 
 FORMAT_VERSION = 1
 

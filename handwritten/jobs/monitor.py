@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handwritten.jobs import current_job, run_state
-from handwritten.model_store import active_pointer, checkpoint_for, reset_active
-from handwritten.paths import runs_dir
-from handwritten.runs import RunDir, RunError, list_runs
+from handwritten.jobs.launcher import current_job, run_state
+from handwritten.models.store import active_pointer, checkpoint_for, reset_active
+from handwritten.storage.paths import runs_dir
+from handwritten.storage.runs import RunDir, RunError, list_runs
 
 
 @dataclass(frozen=True)

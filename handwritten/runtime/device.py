@@ -6,7 +6,7 @@ import os
 
 import jax
 
-from handwritten.paths import compile_cache_dir
+from handwritten.storage.paths import compile_cache_dir
 
 _cache_enabled = False
 

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from handwritten.preprocess import PreprocessResult
+from handwritten.data.preprocess import PreprocessResult
 
 ACCENT = "#4f46e5"
 MUTED = "#c7d2fe"

@@ -17,10 +17,10 @@ import numpy as np
 from flax import nnx
 from PIL import Image
 
-from handwritten.device import enable_compile_cache
-from handwritten.model_store import ModelInfo, load_model
-from handwritten.models import DigitModel, split_model
-from handwritten.preprocess import PreprocessResult, preprocess
+from handwritten.data.preprocess import PreprocessResult, preprocess
+from handwritten.models.architectures import DigitModel, split_model
+from handwritten.models.store import ModelInfo, load_model
+from handwritten.runtime.device import enable_compile_cache
 
 BUCKETS = (1, 4, 16, 64)  # padded batch sizes: one compile each, at most
 UNSURE_BELOW = 0.7  # a top probability below this is reported as "unsure"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from handwritten.data import Split, load_split
-from handwritten.device import describe_device
-from handwritten.model_store import checkpoint_for
-from handwritten.paths import data_dir
-from handwritten.predict import Predictor
+from handwritten.data.mnist import Split, load_split
+from handwritten.models.store import checkpoint_for
+from handwritten.recognition.predictor import Predictor
+from handwritten.runtime.device import describe_device
+from handwritten.storage.paths import data_dir
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from handwritten.data import Split
-from handwritten.model_store import checkpoint_for, load_model
-from handwritten.models import DigitModel, split_model
-from handwritten.runs import RunDir
-from handwritten.samples import SampleError, SampleStore
-from handwritten.train import (
+from handwritten.data.mnist import Split
+from handwritten.data.samples import SampleError, SampleStore
+from handwritten.models.architectures import DigitModel, split_model
+from handwritten.models.store import checkpoint_for, load_model
+from handwritten.storage.runs import RunDir
+from handwritten.training.loop import (
     PRESETS,
     ProgressFn,
     RunResult,

@@ -10,7 +10,7 @@ import hashlib
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PACKAGE_DIR / "default_model"
 
 

@@ -14,13 +14,13 @@ import jax
 import numpy as np
 from flax import nnx
 
-from handwritten.augment import AugmentConfig
-from handwritten.device import describe_device, enable_compile_cache
-from handwritten.distributed import Placement, to_host
-from handwritten.micro_batches import resolve_micro_batches
-from handwritten.models import create_model, split_model
-from handwritten.predict import Predictor
-from handwritten.train import PRESETS, StepSpec, TrainState, make_optimizer, train_step
+from handwritten.models.architectures import create_model, split_model
+from handwritten.recognition.predictor import Predictor
+from handwritten.runtime.device import describe_device, enable_compile_cache
+from handwritten.runtime.distributed import Placement, to_host
+from handwritten.training.augment import AugmentConfig
+from handwritten.training.loop import PRESETS, StepSpec, TrainState, make_optimizer, train_step
+from handwritten.training.micro_batches import resolve_micro_batches
 
 
 def run_bench(

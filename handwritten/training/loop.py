@@ -26,15 +26,15 @@ import numpy as np
 import optax
 from flax import nnx
 
-from handwritten import evaluate
-from handwritten.augment import AugmentConfig, augment_batch
-from handwritten.checkpoint import load_checkpoint, restore_opt_state, save_checkpoint
-from handwritten.data import Split
-from handwritten.device import describe_device, enable_compile_cache
-from handwritten.distributed import Placement, to_host
-from handwritten.micro_batches import resolve_micro_batches
-from handwritten.models import REGISTRY, create_model, split_model
-from handwritten.runs import RunDir
+from handwritten.data.mnist import Split
+from handwritten.evaluation import metrics as evaluate
+from handwritten.models.architectures import REGISTRY, create_model, split_model
+from handwritten.models.checkpoint import load_checkpoint, restore_opt_state, save_checkpoint
+from handwritten.runtime.device import describe_device, enable_compile_cache
+from handwritten.runtime.distributed import Placement, to_host
+from handwritten.storage.runs import RunDir
+from handwritten.training.augment import AugmentConfig, augment_batch
+from handwritten.training.micro_batches import resolve_micro_batches
 
 OPTIMIZERS = ("nesterov", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -59,7 +59,7 @@ class TrainConfig:
     test_subset: int | None = None
     log_every: int = 20  # steps between metric lines (each costs one host sync)
     # Images per device in one gradient slice of a batch: None sizes it to the CPU cache
-    # (handwritten.micro_batches), 0 takes the whole batch at once. The gradient is the
+    # (handwritten.training.micro_batches), 0 takes the whole batch at once. The gradient is the
     # batch's either way; batch-norm statistics come from each slice ("ghost" batch norm).
     micro_batch: int | None = None
 

@@ -17,10 +17,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from handwritten.data import load_split
-from handwritten.evaluate import Evaluation, evaluate_predictions
-from handwritten.models import DigitModel
-from handwritten.predict import Predictor
+from handwritten.data.mnist import load_split
+from handwritten.evaluation.metrics import Evaluation, evaluate_predictions
+from handwritten.models.architectures import DigitModel
+from handwritten.recognition.predictor import Predictor
 
 CANVAS = 280
 STYLES = ("canvas", "photo")

@@ -1,0 +1,1 @@
+"""Data: MNIST (fetch, verify, read), preprocessing any picture, the personal sample store."""

@@ -1,0 +1,1 @@
+"""Evaluation: accuracy figures, and the realistic re-rendered test sets they are measured on."""

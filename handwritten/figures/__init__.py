@@ -1,0 +1,1 @@
+"""Figure builders: pure functions returning Plotly figures or image tiles (no Streamlit)."""

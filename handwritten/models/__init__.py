@@ -1,0 +1,1 @@
+"""Models: architectures and kernels, checkpoints, the model store, batched inference."""

@@ -1,0 +1,1 @@
+"""Storage: where things live on disk, durable writes, and the run-directory protocol (no JAX)."""
