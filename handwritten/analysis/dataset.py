@@ -19,7 +19,7 @@ from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
 from handwritten.models.architectures import split_model
 from handwritten.models.store import load_model
-from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
 from handwritten.training.loop import predict_logits
 
@@ -80,7 +80,7 @@ class ModelScores:
 def _cache_path(checkpoint: Path, split: Split) -> Path:
     """One file per checkpoint version and data set."""
     data = (split.images_nhw.tobytes(), split.labels_n.tobytes())
-    return derived_cache_file("test-probabilities", checkpoint, data, ".npy")
+    return derived_cache_file("test-probabilities", FileVersion.of(checkpoint), data, ".npy")
 
 
 def _read_cached(path: Path, n: int) -> np.ndarray | None:

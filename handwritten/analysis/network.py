@@ -20,7 +20,7 @@ from flax import nnx
 from scipy import ndimage
 
 from handwritten.models.architectures import DigitModel, LayerKind, split_model
-from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
 
 # Sobel-Feldman kernels: horizontal gradient (responds to vertical edges) and vertical gradient.
@@ -232,7 +232,7 @@ def cached_embedding(
 ) -> Embedding:
     """`build_embedding`, computed once per checkpoint version and data, kept on disk."""
     data = (np.ascontiguousarray(images_nhw_u8).tobytes(), np.asarray(labels).tobytes())
-    path = derived_cache_file("embedding", checkpoint, data, ".npz")
+    path = derived_cache_file("embedding", FileVersion.of(checkpoint), data, ".npz")
     if path.is_file():
         try:
             with np.load(path) as stored:

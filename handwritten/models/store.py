@@ -18,7 +18,7 @@ from handwritten.models.checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
-from handwritten.storage.files import atomic_write_json, read_json
+from handwritten.storage.files import FileVersion, atomic_write_json, read_json
 from handwritten.storage.paths import DEFAULT_MODEL_DIR, home_dir
 from handwritten.storage.runs import RunDir
 
@@ -56,6 +56,11 @@ def checkpoint_for(spec: str | Path) -> Path:
     raise ModelNotFoundError(
         f"{spec}: no such model (use 'default', a run directory or a checkpoint)"
     )
+
+
+def active_version() -> FileVersion:
+    """The active model's version: the one cache key for everything derived from it."""
+    return FileVersion.of(checkpoint_for("default"))
 
 
 @dataclass

@@ -5,8 +5,33 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """One version of a file: its resolved path, modification time (ns) and size.
+
+    The one cache key for everything derived from a checkpoint (loaded predictors, test-set
+    scores, embeddings): retraining, promoting or replacing a model changes it, so no cache
+    can serve a stale entry, and every cache agrees on what "the same model" means.
+    """
+
+    path: str
+    modified_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileVersion:
+        resolved = Path(path).resolve()
+        stat = resolved.stat()
+        return cls(str(resolved), stat.st_mtime_ns, stat.st_size)
+
+    @property
+    def key(self) -> str:
+        return f"{self.path}:{self.modified_ns}:{self.size}"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -10,6 +10,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from handwritten.storage.files import FileVersion
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PACKAGE_DIR / "default_model"
 
@@ -41,13 +43,14 @@ def compile_cache_dir() -> Path:
     return Path(value) if value else _xdg("XDG_CACHE_HOME", ".cache") / "handwritten" / "jax"
 
 
-def derived_cache_file(kind: str, checkpoint: Path, data: tuple[bytes, ...], suffix: str) -> Path:
+def derived_cache_file(
+    kind: str, version: FileVersion, data: tuple[bytes, ...], suffix: str
+) -> Path:
     """``$HANDWRITTEN_HOME/cache/<kind>-<digest><suffix>`` for something computed from a model
-    and data: the digest covers the checkpoint's path, mtime and size and the data's bytes, so
-    a retrained, promoted or replaced model (or other data) never reads a stale entry."""
-    stat = checkpoint.stat()
+    and data: the digest covers the checkpoint's version (path, mtime, size) and the data's
+    bytes, so a retrained, promoted or replaced model (or other data) never reads a stale entry."""
     digest = hashlib.sha1(usedforsecurity=False)
-    digest.update(f"{checkpoint.resolve()}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    digest.update(version.key.encode())
     for chunk in data:
         digest.update(chunk)
     return home_dir() / "cache" / f"{kind}-{digest.hexdigest()[:16]}{suffix}"
