@@ -128,7 +128,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def _train_config(args: argparse.Namespace):
-    from handwritten.training.loop import PRESETS, TrainConfig
+    from handwritten.training.config import PRESETS, TrainConfig
 
     if args.config_json:
         try:
@@ -155,10 +155,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume and not args.config_json and args.run_dir is not None:
         # Resume with the run's own settings.
-        saved = RunDir.open(args.run_dir).config()
-        args.config_json = json.dumps(
-            {k: v for k, v in saved.items() if k not in ("n_train", "n_test", "init_from")}
-        )
+        saved = RunDir.open(args.run_dir).settings()
+        args.config_json = json.dumps(saved)
     config = _train_config(args)
     hosts = (args.coordinator, args.num_processes, args.process_id)
     if any(v is not None for v in hosts):
@@ -187,7 +185,8 @@ def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Name
     """Train in `run` with a progress bar on stderr; print the result (JSON last)."""
     from tqdm import tqdm
 
-    from handwritten.training.loop import StopSignal, fit
+    from handwritten.training.loop import fit
+    from handwritten.training.stopping import StopSignal
 
     print(f"run directory: {run.path}", file=sys.stderr)
     bar = tqdm(total=None, desc=f"train {config.arch}", unit="step", file=sys.stderr,
@@ -240,14 +239,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     restored, info = load_model(args.model)
     if args.set == "mnist":
         from handwritten.data.mnist import load_split
-        from handwritten.models.architectures import split_model
-        from handwritten.training.loop import predict_logits
+        from handwritten.models.inference import infer_model
 
         test = load_split("test").subset(args.limit)
-        graphdef, params, rest = split_model(restored.model)
-        result = evaluate.evaluate(
-            test.labels_n, predict_logits(graphdef, params, rest, test.images_nhw)
-        )
+        result = evaluate.evaluate(test.labels_n, infer_model(restored.model, test.images_nhw))
     else:
         from handwritten.evaluation.realistic import evaluate_realistic
 
@@ -405,7 +400,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from handwritten.jobs.launcher import TrainingLock
     from handwritten.storage.runs import RunDir
     from handwritten.training.finetune import FinetuneConfig, check_store, finetune
-    from handwritten.training.loop import StopSignal
+    from handwritten.training.stopping import StopSignal
 
     config = FinetuneConfig(base=args.base, epochs=args.epochs, seed=args.seed).validate()
     store = SampleStore()

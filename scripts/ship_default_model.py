@@ -18,12 +18,11 @@ from flax import serialization
 from handwritten.data.mnist import load_split
 from handwritten.evaluation.metrics import evaluate
 from handwritten.evaluation.realistic import evaluate_realistic
-from handwritten.models.architectures import split_model
 from handwritten.models.checkpoint import load_checkpoint, read_checkpoint
+from handwritten.models.inference import infer_model
 from handwritten.models.store import SHIPPED_CHECKPOINT
 from handwritten.storage.files import atomic_write_bytes
 from handwritten.storage.runs import RunDir
-from handwritten.training.loop import predict_logits
 
 
 def main() -> None:
@@ -33,11 +32,10 @@ def main() -> None:
     args = parser.parse_args()
     run = RunDir.open(args.run_dir)
     summary = run.summary() or {}
-    config = run.config()
+    config = run.settings() | run.facts()
     restored = load_checkpoint(run.checkpoint_path)
-    graphdef, params, rest = split_model(restored.model)
     test = load_split("test")
-    mnist = evaluate(test.labels_n, predict_logits(graphdef, params, rest, test.images_nhw))
+    mnist = evaluate(test.labels_n, infer_model(restored.model, test.images_nhw))
     realistic = {}
     for style in ("canvas", "photo"):
         started = time.perf_counter()

@@ -23,8 +23,10 @@ from handwritten.models.checkpoint import (
 
 def _save(path: Path, arch: str = "cnn", **kwargs) -> nnx.Module:
     model = create_model(arch, seed=3)
-    _, params, rest = nnx.split(model, nnx.Param, ...)
-    save_checkpoint(path, arch=arch, params=params, rest=rest, meta={"epoch": 2}, **kwargs)
+    _, params, batch_stats = nnx.split(model, nnx.Param, ...)
+    save_checkpoint(
+        path, arch=arch, params=params, batch_stats=batch_stats, meta={"epoch": 2}, **kwargs
+    )
     return model
 
 
@@ -40,12 +42,14 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
 
 def test_optimizer_state_round_trip(tmp_path: Path) -> None:
     model = create_model("mlp")
-    _, params, rest = nnx.split(model, nnx.Param, ...)
+    _, params, batch_stats = nnx.split(model, nnx.Param, ...)
     tx = optax.adam(1e-3)
     state = tx.init(params)
     grads = jax.tree.map(jnp.ones_like, params)
     _, state = tx.update(grads, state, params)
-    save_checkpoint(tmp_path / "c", arch="mlp", params=params, rest=rest, opt_state=state)
+    save_checkpoint(
+        tmp_path / "c", arch="mlp", params=params, batch_stats=batch_stats, opt_state=state
+    )
     restored = restore_opt_state(read_checkpoint(tmp_path / "c"), tx.init(params))
     for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state), strict=True):
         np.testing.assert_array_equal(a, b)

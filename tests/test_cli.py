@@ -162,4 +162,4 @@ def test_resume_from_the_cli_uses_the_runs_settings(
     run.set_status("stopped")  # pretend it stopped after its checkpoint
     code, out, err = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--json")
     assert code == 0, err
-    assert last_json(out)["arch"] == "lenet" and run.config()["arch"] == "lenet"
+    assert last_json(out)["arch"] == "lenet" and run.settings()["arch"] == "lenet"

@@ -94,8 +94,8 @@ def test_a_promoted_model_is_scored_at_once(synthetic_mnist: Path) -> None:
     at = data_page()
     shipped = figure(at, data_view.CONFUSION_CHART)["data"][0]["text"]
     run = RunDir.create("mlp", root=runs_dir())
-    _, params, rest = nnx.split(create_model("mlp", seed=3), nnx.Param, ...)
-    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, rest=rest)
+    _, params, batch_stats = nnx.split(create_model("mlp", seed=3), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, batch_stats=batch_stats)
     promote(run.path)
     at.run()
     assert not at.exception, at.exception

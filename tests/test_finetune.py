@@ -215,4 +215,4 @@ def test_finetune_learns_seven_segment_digits_without_forgetting_mnist(tmp_path:
     summary = run.summary()
     assert summary is not None
     assert summary["finetune"]["mnist_accuracy_after"] == figures["mnist_accuracy_after"]
-    assert run.config()["finetune"]["replay"] == FinetuneConfig().replay
+    assert run.facts()["finetune"]["replay"] == FinetuneConfig().replay

@@ -17,8 +17,8 @@ from handwritten.analysis import dataset as insights
 from handwritten.data.mnist import Split
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.checkpoint import save_checkpoint
+from handwritten.models.inference import infer
 from handwritten.storage.paths import home_dir
-from handwritten.training.loop import predict_logits
 
 from .conftest import synthetic_digits
 
@@ -104,9 +104,9 @@ def test_score_builds_the_confusion_matrix_of_the_argmax(monkeypatch: pytest.Mon
 @pytest.fixture
 def mlp_checkpoint(tmp_path: Path) -> tuple[Path, nnx.Module]:
     model = create_model("mlp", seed=1)
-    _, params, rest = nnx.split(model, nnx.Param, ...)
+    _, params, batch_stats = nnx.split(model, nnx.Param, ...)
     path = tmp_path / "run" / "checkpoint.msgpack"
-    save_checkpoint(path, arch="mlp", params=params, rest=rest)
+    save_checkpoint(path, arch="mlp", params=params, batch_stats=batch_stats)
     return path, model
 
 
@@ -116,8 +116,8 @@ def test_probabilities_are_the_models_softmax_and_cached_per_checkpoint_version(
     checkpoint, model = mlp_checkpoint
     split = Split(*synthetic_digits(24, seed=3))
     probabilities = insights.cached_probabilities(checkpoint, split)
-    graphdef, params, rest = split_model(model)
-    expected = softmax(predict_logits(graphdef, params, rest, split.images_nhw), axis=1)
+    graphdef, params, batch_stats = split_model(model)
+    expected = softmax(infer(graphdef, params, batch_stats, split.images_nhw), axis=1)
     assert probabilities.shape == (24, 10) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-6)
     cached = list((home_dir() / "cache").glob("test-probabilities-*.npy"))
@@ -127,7 +127,7 @@ def test_probabilities_are_the_models_softmax_and_cached_per_checkpoint_version(
         raise AssertionError("the cache should have answered")
 
     with monkeypatch.context() as patched:
-        patched.setattr(insights, "predict_logits", no_model)
+        patched.setattr(insights, "infer_model", no_model)
         again = insights.cached_probabilities(checkpoint, split)
     np.testing.assert_array_equal(again, probabilities)
 

@@ -21,7 +21,7 @@ from handwritten.jobs.launcher import (
     stop,
 )
 from handwritten.storage.runs import RunDir, RunError
-from handwritten.training.loop import TrainConfig
+from handwritten.training.config import TrainConfig
 
 CONFIG = TrainConfig(
     arch="mlp", epochs=400, batch_size=32, optimizer="adam", lr=1e-3, schedule="constant",

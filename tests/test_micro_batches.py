@@ -13,20 +13,15 @@ import pytest
 
 from handwritten.models.architectures import create_model, split_model
 from handwritten.runtime.distributed import Placement
-from handwritten.training.loop import (
-    PRESETS,
-    StepSpec,
-    TrainConfig,
-    TrainState,
-    make_optimizer,
-    train_step,
-)
+from handwritten.training.config import PRESETS, TrainConfig
 from handwritten.training.micro_batches import (
     cache_sized_micro_batch,
     largest_activation_bytes,
     micro_batches_for,
     resolve_micro_batches,
 )
+from handwritten.training.optimizer import make_optimizer
+from handwritten.training.step import StepSpec, TrainState, train_step
 
 from .conftest import REPO
 
@@ -38,11 +33,11 @@ def one_step(arch: str, micro_batches: int, batch: int = 64) -> tuple[TrainState
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (batch, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, batch, dtype=np.uint8)
-    graphdef, params, rest = split_model(create_model(arch, 0))
+    graphdef, params, batch_stats = split_model(create_model(arch, 0))
     tx = make_optimizer(config, 10)
     spec = StepSpec(graphdef, tx, batch, None, config.label_smoothing,
                     placement.batch_sharding, micro_batches)  # fmt: skip
-    state = placement.replicate(TrainState(params, rest, tx.init(params)))
+    state = placement.replicate(TrainState(params, batch_stats, tx.init(params)))
     data = placement.replicate((images, labels, np.arange(batch)))
     key = placement.replicate(jax.random.key_data(jax.random.key(0)))
     state, metrics = train_step(spec, state, *data, np.int32(0), key, np.int32(0))
@@ -81,7 +76,7 @@ def test_batch_norm_running_statistics_move_once_per_step() -> None:
     )
     momentum = 0.9  # the cnn's BatchNorm momentum, from a zero start
     expected_mean = (1 - momentum) * np.asarray(conv1).mean(axis=(0, 1, 2))
-    norm1 = [state.rest["norm1"] for state in (whole_state, split_state)]
+    norm1 = [state.batch_stats["norm1"] for state in (whole_state, split_state)]
     for stats in norm1:
         np.testing.assert_allclose(stats["mean"][...], expected_mean, rtol=1e-4, atol=1e-6)
     whole_var, split_var = (np.asarray(stats["var"][...]) for stats in norm1)
@@ -89,11 +84,11 @@ def test_batch_norm_running_statistics_move_once_per_step() -> None:
 
 
 def test_micro_batching_stays_whole_on_accelerators(monkeypatch: pytest.MonkeyPatch) -> None:
-    graphdef, params, rest = split_model(create_model("cnn", 0))
-    assert resolve_micro_batches(None, 128, 1, graphdef, params, rest) == 8
+    graphdef, params, batch_stats = split_model(create_model("cnn", 0))
+    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == 8
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    assert resolve_micro_batches(None, 128, 1, graphdef, params, rest) == 1
-    assert resolve_micro_batches(32, 128, 1, graphdef, params, rest) == 4  # when asked
+    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == 1
+    assert resolve_micro_batches(32, 128, 1, graphdef, params, batch_stats) == 4  # when asked
 
 
 @pytest.mark.parametrize(
@@ -125,12 +120,12 @@ def test_micro_batch_setting_is_validated() -> None:
 def test_micro_batch_is_sized_to_the_cache_from_the_largest_activation(
     arch: str, activation_bytes: int, micro_batch: int, at_128: int
 ) -> None:
-    graphdef, params, rest = split_model(create_model(arch, 0))
-    assert largest_activation_bytes(graphdef, params, rest) == activation_bytes
+    graphdef, params, batch_stats = split_model(create_model(arch, 0))
+    assert largest_activation_bytes(graphdef, params, batch_stats) == activation_bytes
     assert cache_sized_micro_batch(activation_bytes) == micro_batch
-    assert resolve_micro_batches(None, 128, 1, graphdef, params, rest) == at_128
-    assert resolve_micro_batches(0, 128, 1, graphdef, params, rest) == 1
-    assert resolve_micro_batches(8, 128, 1, graphdef, params, rest) == 16
+    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == at_128
+    assert resolve_micro_batches(0, 128, 1, graphdef, params, batch_stats) == 1
+    assert resolve_micro_batches(8, 128, 1, graphdef, params, batch_stats) == 16
 
 
 def test_cache_sized_micro_batch_is_at_least_one_image() -> None:

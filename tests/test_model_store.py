@@ -24,8 +24,8 @@ def _run_with_checkpoint(root: Path, arch: str = "mlp") -> RunDir:
     run = RunDir.create(arch, root=root)
     run.write_config({"arch": arch})
     run.write_summary({"test_accuracy": 0.5})
-    _, params, rest = nnx.split(create_model(arch), nnx.Param, ...)
-    save_checkpoint(run.checkpoint_path, arch=arch, params=params, rest=rest)
+    _, params, batch_stats = nnx.split(create_model(arch), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch=arch, params=params, batch_stats=batch_stats)
     return run
 
 

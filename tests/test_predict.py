@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from handwritten.models.inference import _forward
 from handwritten.models.store import SHIPPED_CHECKPOINT
-from handwritten.recognition.predictor import Predictor, _probabilities
+from handwritten.recognition.predictor import Predictor
 
 
 def canvas(strokes: list[list[tuple[int, int]]], width: int = 280) -> np.ndarray:
@@ -59,12 +60,12 @@ def test_several_digits_read_left_to_right(predictor: Predictor) -> None:
 
 
 def test_no_recompiles_after_warm_up(predictor: Predictor) -> None:
-    before = _probabilities._cache_size()
+    before = _forward._cache_size()
     for strokes in (ONE, SEVEN, ZERO, [*ONE, [(10, 10), (40, 40)]]):
         predictor.predict(canvas(strokes))
     predictor.probabilities(np.zeros((7, 28, 28), np.float32))
     predictor.probabilities(np.zeros((130, 28, 28), np.float32))
-    assert _probabilities._cache_size() == before
+    assert _forward._cache_size() == before
 
 
 def test_probabilities_pad_and_unpad(predictor: Predictor) -> None:

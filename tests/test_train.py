@@ -13,7 +13,10 @@ import pytest
 from handwritten.data.mnist import Split
 from handwritten.models.checkpoint import load_checkpoint
 from handwritten.storage.runs import RunDir, list_runs
-from handwritten.training.loop import PRESETS, StopSignal, TrainConfig, fit, make_optimizer
+from handwritten.training.config import PRESETS, TrainConfig
+from handwritten.training.loop import fit
+from handwritten.training.optimizer import make_optimizer
+from handwritten.training.stopping import StopSignal
 
 from .conftest import synthetic_digits
 
@@ -33,7 +36,7 @@ def test_fit_writes_a_complete_run_directory(tmp_path: Path, splits) -> None:
     result = fit(TINY, run, *splits)
     assert result.state == "finished"
     assert run.status()["state"] == "finished"
-    assert run.config()["arch"] == "mlp" and run.config()["n_train"] == 512
+    assert run.settings()["arch"] == "mlp" and run.facts()["n_train"] == 512
     records = run.read_metrics()
     train_lines = [r for r in records if r["kind"] == "train"]
     epoch_lines = [r for r in records if r["kind"] == "epoch"]

@@ -30,8 +30,8 @@ def finished_run(accuracy: float = 0.93) -> RunDir:
     run.write_summary({"test_accuracy": accuracy, "duration_seconds": 2.0,
                        "train_images_per_second": 100.0})  # fmt: skip
     run.set_status("finished")
-    _, params, rest = nnx.split(create_model("mlp"), nnx.Param, ...)
-    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, rest=rest)
+    _, params, batch_stats = nnx.split(create_model("mlp"), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, batch_stats=batch_stats)
     return run
 
 

@@ -17,11 +17,10 @@ from scipy.special import softmax
 
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
-from handwritten.models.architectures import split_model
+from handwritten.models.inference import infer_model
 from handwritten.models.store import load_model
 from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
-from handwritten.training.loop import predict_logits
 
 PER_PAGE = 40  # examples per page of the class browser
 
@@ -108,8 +107,7 @@ def cached_probabilities(checkpoint: Path, split: Split) -> np.ndarray:
     if cached is not None:
         return cached
     restored, _ = load_model(checkpoint)
-    graphdef, params, rest = split_model(restored.model)
-    logits_nk = predict_logits(graphdef, params, rest, split.images_nhw)
+    logits_nk = infer_model(restored.model, split.images_nhw)
     probabilities_nk = softmax(logits_nk.astype(np.float64), axis=1).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, probabilities_nk, allow_pickle=False)

@@ -20,6 +20,7 @@ from flax import nnx
 from scipy import ndimage
 
 from handwritten.models.architectures import DigitModel, LayerKind, split_model
+from handwritten.models.inference import infer_model
 from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
 
@@ -92,15 +93,19 @@ def describe_layers(model: DigitModel) -> list[LayerInfo]:
 
 
 @partial(jax.jit, static_argnums=0)
-def _all_activations(graphdef: Any, params: Any, rest: Any, x_n28: jax.Array) -> list[jax.Array]:
-    model = nnx.merge(graphdef, params, rest)
+def _all_activations(
+    graphdef: Any, params: Any, batch_stats: Any, x_n28: jax.Array
+) -> list[jax.Array]:
+    model = nnx.merge(graphdef, params, batch_stats)
     return [layer.value for layer in model.trace(x_n28[..., None])]
 
 
 def activations(model: DigitModel, image28: np.ndarray) -> list[LayerActivation]:
     """Every layer's activation for one preprocessed image."""
-    graphdef, params, rest = split_model(model)
-    values = _all_activations(graphdef, params, rest, jnp.asarray(image28[None], jnp.float32))
+    graphdef, params, batch_stats = split_model(model)
+    values = _all_activations(
+        graphdef, params, batch_stats, jnp.asarray(image28[None], jnp.float32)
+    )
     return [
         LayerActivation(info, np.asarray(value)[0])
         for info, value in zip(describe_layers(model), values, strict=True)
@@ -145,9 +150,11 @@ def first_dense_weights(model: DigitModel) -> np.ndarray | None:
 
 
 @partial(jax.jit, static_argnums=0)
-def _input_gradient(graphdef: Any, params: Any, rest: Any, x_28: jax.Array, label: jax.Array):
+def _input_gradient(
+    graphdef: Any, params: Any, batch_stats: Any, x_28: jax.Array, label: jax.Array
+):
     def logit(x: jax.Array) -> jax.Array:
-        model = nnx.merge(graphdef, params, rest)
+        model = nnx.merge(graphdef, params, batch_stats)
         return model(x[None, ..., None], train=False)[0, label]
 
     return jax.grad(logit)(x_28)
@@ -155,9 +162,9 @@ def _input_gradient(graphdef: Any, params: Any, rest: Any, x_28: jax.Array, labe
 
 def saliency(model: DigitModel, image28: np.ndarray, label: int) -> np.ndarray:
     """Gradient x input for `label`'s logit: which pixels pushed the answer up (+) or down (-)."""
-    graphdef, params, rest = split_model(model)
+    graphdef, params, batch_stats = split_model(model)
     x = jnp.asarray(image28, jnp.float32)
-    gradient = np.asarray(_input_gradient(graphdef, params, rest, x, jnp.int32(label)))
+    gradient = np.asarray(_input_gradient(graphdef, params, batch_stats, x, jnp.int32(label)))
     return gradient * np.asarray(image28, np.float32)
 
 
@@ -165,24 +172,9 @@ def saliency(model: DigitModel, image28: np.ndarray, label: int) -> np.ndarray:
 # Embedding map
 
 
-@partial(jax.jit, static_argnums=0)
-def _penultimate(graphdef: Any, params: Any, rest: Any, x_n28: jax.Array) -> jax.Array:
-    model = nnx.merge(graphdef, params, rest)
-    return model.trace(x_n28[..., None])[-2].value.reshape(x_n28.shape[0], -1)
-
-
-def penultimate_features(model: DigitModel, images_n28: np.ndarray, chunk: int = 500) -> np.ndarray:
-    """Features (N, D) from the layer feeding the logits, in fixed-size chunks (one compile)."""
-    graphdef, params, rest = split_model(model)
-    out = []
-    for start in range(0, len(images_n28), chunk):
-        part = np.asarray(images_n28[start : start + chunk], np.float32)
-        padded = np.zeros((chunk, 28, 28), np.float32)
-        padded[: len(part)] = part
-        out.append(
-            np.asarray(_penultimate(graphdef, params, rest, jnp.asarray(padded)))[: len(part)]
-        )
-    return np.concatenate(out)
+def penultimate_features(model: DigitModel, images_n28: np.ndarray) -> np.ndarray:
+    """Features (N, D) from the layer feeding the logits (the one batched inference path)."""
+    return infer_model(model, np.asarray(images_n28, np.float32), output="features")
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,18 @@ class MnistFile:
     count: int  # number of items it must hold
 
 
+TRAIN_SIZE = 60_000
+TEST_SIZE = 10_000
 MNIST_FILES: dict[str, MnistFile] = {
-    "train_images": MnistFile("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb", 60000),
-    "train_labels": MnistFile("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624", 60000),
-    "test_images": MnistFile("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea", 10000),
-    "test_labels": MnistFile("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637", 10000),
-}
+    "train_images": MnistFile("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb",
+                              TRAIN_SIZE),
+    "train_labels": MnistFile("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624",
+                              TRAIN_SIZE),
+    "test_images": MnistFile("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea",
+                             TEST_SIZE),
+    "test_labels": MnistFile("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637",
+                             TEST_SIZE),
+}  # fmt: skip
 
 _IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),

@@ -28,7 +28,7 @@ from typing import Any
 
 from handwritten.storage.paths import home_dir
 from handwritten.storage.runs import RunDir, RunError
-from handwritten.training.loop import TrainConfig
+from handwritten.training.config import TrainConfig
 
 
 class JobRunningError(RuntimeError):
@@ -179,16 +179,14 @@ def launch_finetune(
 def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
     """Continue a stopped or interrupted run from its last checkpoint, same settings."""
     run = RunDir.open(run_dir)
-    if "finetune" in run.config():
+    if "finetune" in run.facts():
         raise RunError(f"{run.id} is a fine-tuning run; start a new one instead of resuming")
     state = run_state(run)
     if state in ("running", "finished"):
         raise RunError(f"{run.path}: is {state}; only stopped or interrupted runs resume")
     if not run.checkpoint_path.is_file():
         raise RunError(f"{run.path}: no checkpoint to resume from")
-    config = TrainConfig.from_dict(
-        {k: v for k, v in run.config().items() if k not in ("n_train", "n_test", "init_from")}
-    )
+    config = TrainConfig.settings_of(run.settings())
     return launch(config, run.path, resume=True)
 
 

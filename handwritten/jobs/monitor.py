@@ -46,7 +46,7 @@ class Progress:
 
 def progress(run: RunDir) -> Progress:
     status = run.status()
-    config = run.config()
+    config = run.settings()
     records = run.read_metrics()
     train = [r for r in records if r.get("kind") == "train"]
     epochs = [r for r in records if r.get("kind") == "epoch"]
@@ -91,7 +91,7 @@ def history(root: Path | None = None) -> list[dict[str, Any]]:
     rows = []
     for run in list_runs(root):
         try:
-            config, summary = run.config(), run.summary() or {}
+            config, summary = run.settings() | run.facts(), run.summary() or {}
         except RunError:
             continue
         rows.append(

@@ -224,9 +224,9 @@ def count_parameters(model: nnx.Module) -> int:
 
 
 def split_model(model: nnx.Module) -> tuple[Any, nnx.State, nnx.State]:
-    """(graphdef, params, rest): the functional view jitted steps work on.
+    """(graphdef, params, batch_stats): the functional view jitted steps work on.
 
-    `rest` holds everything that is not a parameter (batch-norm statistics).
+    `batch_stats` holds everything that is not a parameter (batch-norm statistics).
     """
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]
-    return graphdef, params, rest
+    graphdef, params, batch_stats = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]
+    return graphdef, params, batch_stats

@@ -34,7 +34,7 @@ def save_checkpoint(
     *,
     arch: str,
     params: nnx.State,
-    rest: nnx.State,
+    batch_stats: nnx.State,
     meta: dict[str, Any] | None = None,
     opt_state: Any = None,
 ) -> None:
@@ -44,7 +44,7 @@ def save_checkpoint(
         "arch": arch,
         "meta": meta or {},
         "params": _to_numpy(nnx.to_pure_dict(params)),
-        "rest": _to_numpy(nnx.to_pure_dict(rest)),
+        "rest": _to_numpy(nnx.to_pure_dict(batch_stats)),  # the file format's name for them
     }
     if opt_state is not None:
         # Leaves in tree order; `restore_opt_state` unflattens them against a fresh `tx.init`.
@@ -94,10 +94,10 @@ def load_checkpoint(path: Path) -> Restored:
         model = create_model(arch)
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
-    _, params, rest = split_model(model)
+    _, params, batch_stats = split_model(model)
     _fill(params, payload["params"], Path(path), "parameters")
-    _fill(rest, payload["rest"], Path(path), "batch statistics")
-    nnx.update(model, params, rest)
+    _fill(batch_stats, payload["rest"], Path(path), "batch statistics")
+    nnx.update(model, params, batch_stats)
     return Restored(model, arch, dict(payload.get("meta", {})), payload)
 
 

@@ -1,37 +1,26 @@
 """Prediction for people: any image in, digits (or an honest "no digit" / "unsure") out.
 
-`Predictor` holds one model read-only; its jitted forward pass is defined once at module scope
-and inputs are padded to a few fixed batch sizes, so after warm-up nothing recompiles.
+`Predictor` holds one model read-only and answers through `handwritten.models.inference`, whose
+jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 from PIL import Image
 
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.models.architectures import DigitModel, split_model
+from handwritten.models.inference import SERVING_BUCKETS, infer
 from handwritten.models.store import ModelInfo, load_model
 from handwritten.runtime.device import enable_compile_cache
 
-BUCKETS = (1, 4, 16, 64)  # padded batch sizes: one compile each, at most
 UNSURE_BELOW = 0.7  # a top probability below this is reported as "unsure"
-
-
-@partial(jax.jit, static_argnums=0)
-def _probabilities(
-    graphdef: Any, params: nnx.State, rest: nnx.State, x_n28: jax.Array
-) -> jax.Array:
-    model = nnx.merge(graphdef, params, rest)
-    return jax.nn.softmax(model(x_n28[..., None], train=False), axis=-1)
 
 
 @dataclass
@@ -82,7 +71,7 @@ class Predictor:
 
     def __init__(self, model: DigitModel, info: ModelInfo | None = None):
         enable_compile_cache()
-        self.graphdef, self.params, self.rest = split_model(model)
+        self.graphdef, self.params, self.batch_stats = split_model(model)
         self.info = info
         self.arch = model.arch
 
@@ -94,23 +83,19 @@ class Predictor:
     @property
     def model(self) -> DigitModel:
         """A fresh module view of the weights (for the Explain page); never mutate it."""
-        return nnx.merge(self.graphdef, self.params, self.rest)
+        return nnx.merge(self.graphdef, self.params, self.batch_stats)
 
     def probabilities(self, images_n28: np.ndarray) -> np.ndarray:
         """Softmax probabilities (N, 10) for preprocessed images (N, 28, 28) in [0, 1]."""
         images = np.asarray(images_n28, np.float32)
-        outputs = []
-        for start in range(0, len(images), BUCKETS[-1]):
-            chunk = images[start : start + BUCKETS[-1]]
-            size = next(b for b in BUCKETS if b >= len(chunk))
-            padded = np.zeros((size, 28, 28), np.float32)
-            padded[: len(chunk)] = chunk
-            probs = _probabilities(self.graphdef, self.params, self.rest, jnp.asarray(padded))
-            outputs.append(np.asarray(probs)[: len(chunk)])
-        return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+        return infer(
+            self.graphdef, self.params, self.batch_stats, images, output="probabilities",
+            buckets=SERVING_BUCKETS,
+        )  # fmt: skip
 
     def warm_up(self) -> None:
-        for size in BUCKETS:
+        """Compile every batch size one drawing can need, before the first user waits."""
+        for size in SERVING_BUCKETS:
             self.probabilities(np.zeros((size, 28, 28), np.float32))
 
     def predict(

@@ -2,7 +2,9 @@
 
 A run lives in ``$HANDWRITTEN_HOME/runs/<id>/``:
 
-- ``config.json``: the training configuration;
+- ``config.json``: the training settings (`handwritten.training.config.TrainConfig`);
+- ``facts.json``: facts about the run that are not settings (data sizes, where its weights
+  came from, fine-tuning details); older runs kept these in ``config.json``;
 - ``metrics.jsonl``: one JSON object a line, appended as training goes (tail it to watch);
 - ``status.json``: ``running`` / ``finished`` / ``stopped`` / ``diverged`` / ``failed``, a reason,
   the process id;
@@ -26,6 +28,9 @@ from handwritten.storage.paths import runs_dir
 
 STATES = ("running", "finished", "stopped", "diverged", "failed")
 FINAL_STATES = ("finished", "stopped", "diverged", "failed")
+PROMOTABLE_STATES = ("finished", "stopped")  # a run in these holds a model worth using
+# Keys older runs wrote into config.json beside the settings; they are facts.
+LEGACY_FACT_KEYS = ("n_train", "n_test", "init_from", "finetune", "base_model")
 
 
 class RunError(ValueError):
@@ -37,6 +42,7 @@ class RunDir:
     path: Path
 
     CONFIG = "config.json"
+    FACTS = "facts.json"
     METRICS = "metrics.jsonl"
     STATUS = "status.json"
     SUMMARY = "summary.json"
@@ -72,12 +78,26 @@ class RunDir:
     def checkpoint_path(self) -> Path:
         return self.path / self.CHECKPOINT
 
-    # config / summary ------------------------------------------------------------------------
-    def write_config(self, config: dict[str, Any]) -> None:
-        atomic_write_json(self.path / self.CONFIG, config)
+    # settings / facts / summary -------------------------------------------------------------
+    def write_config(self, settings: dict[str, Any]) -> None:
+        atomic_write_json(self.path / self.CONFIG, settings)
 
-    def config(self) -> dict[str, Any]:
-        return _read_json_or_error(self.path / self.CONFIG)
+    def settings(self) -> dict[str, Any]:
+        """The training settings (without the facts older runs mixed in)."""
+        config = _read_json_or_error(self.path / self.CONFIG)
+        return {k: v for k, v in config.items() if k not in LEGACY_FACT_KEYS}
+
+    def write_facts(self, facts: dict[str, Any]) -> None:
+        atomic_write_json(self.path / self.FACTS, facts)
+
+    def facts(self) -> dict[str, Any]:
+        """Facts about the run: ``facts.json``, or for an older run the fact keys it kept in
+        ``config.json``."""
+        path = self.path / self.FACTS
+        if path.is_file():
+            return _read_json_or_error(path)
+        config = _read_json_or_error(self.path / self.CONFIG)
+        return {k: v for k, v in config.items() if k in LEGACY_FACT_KEYS}
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_json(self.path / self.SUMMARY, summary)
@@ -111,16 +131,7 @@ class RunDir:
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All complete metric lines; a line still being written is skipped."""
-        path = self.path / self.METRICS
-        if not path.is_file():
-            return []
-        records = []
-        for line in path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return records
+        return MetricsTail(self).read()
 
     # stopping --------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -128,6 +139,39 @@ class RunDir:
 
     def stop_requested(self) -> bool:
         return (self.path / self.STOP).exists()
+
+
+class MetricsTail:
+    """Reads a run's ``metrics.jsonl`` incrementally: each `read` parses only the lines added
+    since the last one, so a live panel polling every second does not re-read the whole log.
+
+    A line still being written (no newline yet) is left for the next read; a malformed
+    complete line is skipped.
+    """
+
+    def __init__(self, run: RunDir):
+        self.path = run.path / RunDir.METRICS
+        self.records: list[dict[str, Any]] = []
+        self._offset = 0
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every complete record so far (the same list object, grown in place)."""
+        try:
+            with self.path.open("rb") as handle:
+                if handle.seek(0, os.SEEK_END) < self._offset:  # replaced: start again
+                    self.records, self._offset = [], 0
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return self.records
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.splitlines():
+            try:
+                self.records.append(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+        return self.records
 
 
 def _read_json_or_error(path: Path) -> dict[str, Any]:

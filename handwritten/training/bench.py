@@ -6,6 +6,7 @@ Runs on synthetic device-resident data so it needs no dataset; compares nothing 
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from typing import Any
@@ -18,9 +19,8 @@ from handwritten.models.architectures import create_model, split_model
 from handwritten.recognition.predictor import Predictor
 from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
-from handwritten.training.augment import AugmentConfig
-from handwritten.training.loop import PRESETS, StepSpec, TrainState, make_optimizer, train_step
-from handwritten.training.micro_batches import resolve_micro_batches
+from handwritten.training.config import preset_for
+from handwritten.training.step import prepare_step, train_step
 
 
 def run_bench(
@@ -34,8 +34,11 @@ def run_bench(
 ) -> dict[str, Any]:
     """Measure training throughput (median of `blocks` blocks of `steps` steps) and latency."""
     enable_compile_cache()
-    preset = PRESETS.get(arch, PRESETS["cnn"])
-    augment = preset.augment if augment is None else augment
+    preset = preset_for(arch)
+    config = dataclasses.replace(
+        preset, arch=arch, batch_size=batch_size, seed=seed, micro_batch=micro_batch,
+        augment=preset.augment if augment is None else augment,
+    )  # fmt: skip
     placement = Placement.create()
     placement.check_batch(batch_size)
     rng = np.random.default_rng(seed)
@@ -47,14 +50,8 @@ def run_bench(
 
     started = time.perf_counter()
     model = create_model(arch, seed)
-    graphdef, params, rest = split_model(model)
-    micro_batches = resolve_micro_batches(
-        micro_batch, batch_size, placement.n_devices, graphdef, params, rest
-    )
-    tx = make_optimizer(preset, steps * blocks)
-    spec = StepSpec(graphdef, tx, batch_size, AugmentConfig() if augment else None,
-                    preset.label_smoothing, placement.batch_sharding, micro_batches)  # fmt: skip
-    state = placement.replicate(TrainState(params, rest, tx.init(params)))
+    graphdef, params, batch_stats = split_model(model)
+    spec, state = prepare_step(config, graphdef, params, batch_stats, placement, steps * blocks)
     key = placement.replicate(jax.random.key_data(jax.random.key(seed)))
     state, metrics = train_step(spec, state, images, labels, order, np.int32(0), key, np.int32(0))
     jax.block_until_ready(metrics)
@@ -72,7 +69,7 @@ def run_bench(
         jax.block_until_ready(metrics)
         rates.append(steps * batch_size / (time.perf_counter() - begin))
 
-    predictor = Predictor(nnx.merge(graphdef, *to_host((state.params, state.rest))))
+    predictor = Predictor(nnx.merge(graphdef, *to_host((state.params, state.batch_stats))))
     one = images_host[:1].astype(np.float32) / 255.0
     predictor.probabilities(one)
     latencies = []
@@ -83,8 +80,8 @@ def run_bench(
     return {
         "arch": arch,
         "batch_size": batch_size,
-        "micro_batches": micro_batches,
-        "augment": augment,
+        "micro_batches": spec.micro_batches,
+        "augment": config.augment,
         "train_images_per_second": statistics.median(rates),
         "train_images_per_second_blocks": rates,
         "first_step_seconds": first_step_seconds,

@@ -17,17 +17,13 @@ import numpy as np
 
 from handwritten.data.mnist import Split
 from handwritten.data.samples import SampleError, SampleStore
-from handwritten.models.architectures import DigitModel, split_model
+from handwritten.models.architectures import DigitModel
+from handwritten.models.inference import infer_model
 from handwritten.models.store import checkpoint_for, load_model
 from handwritten.storage.runs import RunDir
-from handwritten.training.loop import (
-    PRESETS,
-    ProgressFn,
-    RunResult,
-    StopSignal,
-    fit,
-    predict_logits,
-)
+from handwritten.training.config import LIMITS, preset_for
+from handwritten.training.loop import ProgressFn, RunResult, fit
+from handwritten.training.stopping import StopSignal
 
 MIN_SAMPLES = 10
 
@@ -44,8 +40,9 @@ class FinetuneConfig:
     seed: int = 0
 
     def validate(self) -> FinetuneConfig:
-        if not 1 <= self.epochs <= 100:
-            raise ValueError("epochs must be between 1 and 100")
+        problem = LIMITS["finetune_epochs"].problem("epochs", self.epochs)
+        if problem:
+            raise ValueError(problem)
         if not 0 < self.heldout_fraction < 1:
             raise ValueError("the held-out fraction must be between 0 and 1")
         if not 0 < self.personal_share < 1:
@@ -72,8 +69,7 @@ def split_heldout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
 def accuracy(model: DigitModel, images_nhw: np.ndarray, labels: np.ndarray) -> float:
     if len(labels) == 0:
         return float("nan")
-    graphdef, params, rest = split_model(model)
-    logits = predict_logits(graphdef, params, rest, images_nhw)
+    logits = infer_model(model, images_nhw)
     return float((logits.argmax(-1) == labels).mean())
 
 
@@ -123,7 +119,7 @@ def finetune(
         "personal": accuracy(restored.model, heldout.images_nhw, heldout.labels_n),
         "mnist": accuracy(restored.model, mnist_test.images_nhw, mnist_test.labels_n),
     }
-    preset = PRESETS.get(restored.arch, PRESETS["cnn"])
+    preset = preset_for(restored.arch)
     train_config = dataclasses.replace(
         preset, arch=restored.arch, epochs=config.epochs, lr=config.lr,
         batch_size=config.batch_size, schedule="cosine", seed=config.seed,
@@ -133,7 +129,7 @@ def finetune(
     result = fit(
         train_config, run, mix, mnist_test, stop=stop, on_progress=on_progress,
         init_from=base_checkpoint,
-        extra_config={"finetune": dataclasses.asdict(config), "base_model": info.name},
+        facts={"finetune": dataclasses.asdict(config), "base_model": info.name},
     )  # fmt: skip
     figures: dict[str, Any] = {
         "run_dir": str(run.path),

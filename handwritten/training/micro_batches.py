@@ -22,11 +22,11 @@ CACHE_BUDGET_BYTES = 2 * 1024 * 1024
 MAX_MICRO_BATCHES = 16
 
 
-def largest_activation_bytes(graphdef: Any, params: nnx.State, rest: nnx.State) -> int:
+def largest_activation_bytes(graphdef: Any, params: nnx.State, batch_stats: nnx.State) -> int:
     """Bytes of the model's largest layer output for one image (shapes only, no compute)."""
 
     def layer_values(x: jax.Array) -> list[jax.Array]:
-        model = nnx.merge(graphdef, params, rest)
+        model = nnx.merge(graphdef, params, batch_stats)
         return [layer.value for layer in model.trace(x)]  # type: ignore[attr-defined]
 
     shapes = jax.eval_shape(layer_values, jax.ShapeDtypeStruct((1, 28, 28, 1), jnp.float32))
@@ -54,12 +54,17 @@ def micro_batches_for(batch_size: int, devices: int, micro_batch: int) -> int:
 
 
 def resolve_micro_batches(
-    requested: int | None, batch_size: int, devices: int, graphdef: Any, params: Any, rest: Any
+    requested: int | None,
+    batch_size: int,
+    devices: int,
+    graphdef: Any,
+    params: Any,
+    batch_stats: Any,
 ) -> int:
     """Micro-batches per step for a `micro_batch` setting (None: sized to the CPU cache, and
     the whole batch on GPU/TPU)."""
     if requested is None:
         if jax.default_backend() != "cpu":
             return 1
-        requested = cache_sized_micro_batch(largest_activation_bytes(graphdef, params, rest))
+        requested = cache_sized_micro_batch(largest_activation_bytes(graphdef, params, batch_stats))
     return micro_batches_for(batch_size, devices, requested)

@@ -19,8 +19,8 @@ from handwritten.jobs import monitor
 from handwritten.models.architectures import REGISTRY
 from handwritten.models.store import ModelNotFoundError, promote
 from handwritten.storage.runs import RunDir, RunError
+from handwritten.training.config import OPTIMIZERS, PRESETS, TrainConfig
 from handwritten.training.finetune import MIN_SAMPLES
-from handwritten.training.loop import OPTIMIZERS, PRESETS, TrainConfig
 from handwritten.ui import state
 
 FULL_TRAIN = 60_000

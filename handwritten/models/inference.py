@@ -1,0 +1,83 @@
+"""The one batched inference path: padded buckets, one compile per bucket, any N.
+
+Prediction, evaluation, fine-tuning, the Data page's test-set scores and the Explain page's
+embedding all run a model through `infer`. Inputs are padded up to the next of a few fixed
+batch sizes, so after warm-up nothing recompiles whatever the number of images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from handwritten.models.architectures import DigitModel, split_model
+from handwritten.runtime.distributed import to_host
+
+# Padded batch sizes; larger inputs go in chunks of the last one.
+BUCKETS = (1, 4, 16, 64, 256, 1024)
+# A predictor serves a drawing (a few digits) or a probe grid in chunks of 64: warmed up once.
+SERVING_BUCKETS = BUCKETS[:4]
+
+Output = Literal["logits", "probabilities", "features"]
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _forward(
+    graphdef: Any, output: Output, params: nnx.State, batch_stats: nnx.State, x_n28: jax.Array
+) -> jax.Array:
+    """`output` for images (N, 28, 28): uint8 0-255 (scaled here) or float in [0, 1]."""
+    if x_n28.dtype == jnp.uint8:
+        x_n28 = x_n28.astype(jnp.float32) / 255.0
+    model = nnx.merge(graphdef, params, batch_stats)
+    x = x_n28[..., None]
+    if output == "features":  # the layer feeding the logits, flattened
+        return model.trace(x)[-2].value.reshape(x.shape[0], -1)
+    logits = model(x, train=False)
+    return jax.nn.softmax(logits, axis=-1) if output == "probabilities" else logits
+
+
+def bucket_for(count: int, buckets: tuple[int, ...] = BUCKETS) -> int:
+    """The padded batch size that serves `count` images (count <= the largest bucket)."""
+    return next(size for size in buckets if size >= count)
+
+
+def infer(
+    graphdef: Any,
+    params: nnx.State,
+    batch_stats: nnx.State,
+    images_n28: np.ndarray,
+    *,
+    output: Output = "logits",
+    put: Callable[[np.ndarray], Any] = jnp.asarray,
+    buckets: tuple[int, ...] = BUCKETS,
+) -> np.ndarray:
+    """Logits or probabilities (N, 10), or penultimate features (N, D), inference mode.
+
+    `put` moves a padded chunk to the devices (e.g. `Placement.replicate` when training is
+    data parallel). Inputs go in chunks of the largest of `buckets`, each padded to the next
+    bucket, so at most one compile per bucket serves any N.
+    """
+    outputs = []
+    for start in range(0, len(images_n28), buckets[-1]):
+        chunk = np.asarray(images_n28[start : start + buckets[-1]])
+        padded = np.zeros((bucket_for(len(chunk), buckets), *chunk.shape[1:]), chunk.dtype)
+        padded[: len(chunk)] = chunk
+        values = to_host(_forward(graphdef, output, params, batch_stats, put(padded)))
+        outputs.append(np.asarray(values)[: len(chunk)])
+    if outputs:
+        return np.concatenate(outputs)
+    return np.zeros((0, 10), np.float32)
+
+
+def infer_model(
+    model: DigitModel, images_n28: np.ndarray, *, output: Output = "logits"
+) -> np.ndarray:
+    """`infer` for a model module (split once here)."""
+    graphdef, params, batch_stats = split_model(model)
+    return infer(graphdef, params, batch_stats, images_n28, output=output)

@@ -1,0 +1,146 @@
+"""The one source of training settings: choices, defaults, limits and the presets.
+
+The CLI's argument checks, the Train page's form and `TrainConfig.validate` all read `LIMITS`,
+`OPTIMIZERS`, `SCHEDULES` and `PRESETS` from here, so a bound or a default is written once.
+A run directory's ``config.json`` holds exactly `TrainConfig.to_dict()`; facts about a run
+(data sizes, where its weights came from) are kept apart (`handwritten.storage.runs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from handwritten.data.mnist import TEST_SIZE, TRAIN_SIZE
+from handwritten.models.architectures import REGISTRY
+
+ARCHS = tuple(REGISTRY)
+OPTIMIZERS = ("nesterov", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "onecycle")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An inclusive range of allowed values for one numeric setting."""
+
+    low: int | float
+    high: int | float
+
+    def problem(self, label: str, value: float | None) -> str | None:
+        """None when `value` is allowed (None means "not set"), else what is wrong."""
+        if value is None or (math.isfinite(value) and self.low <= value <= self.high):
+            return None
+        return f"{label} must be between {self.low:,} and {self.high:,}"
+
+
+LIMITS: dict[str, Bounds] = {
+    "epochs": Bounds(1, 1000),
+    "batch_size": Bounds(1, 65536),
+    "seed": Bounds(0, 2**31 - 1),
+    "train_subset": Bounds(1, TRAIN_SIZE),
+    "test_subset": Bounds(1, TEST_SIZE),
+    "log_every": Bounds(1, 1_000_000),
+    "micro_batch": Bounds(0, 65536),
+    "finetune_epochs": Bounds(1, 100),
+}
+LABELS = {
+    "epochs": "epochs", "batch_size": "batch size", "seed": "seed",
+    "train_subset": "the training subset", "test_subset": "the test subset",
+    "log_every": "log_every", "micro_batch": "micro_batch (0: the whole batch)",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; serialised to the run's ``config.json``."""
+
+    arch: str = "cnn"
+    epochs: int = 6
+    batch_size: int = 128
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "onecycle"
+    label_smoothing: float = 0.05
+    augment: bool = True
+    seed: int = 0
+    train_subset: int | None = None  # first N training images (fast demo runs)
+    test_subset: int | None = None
+    log_every: int = 20  # steps between metric lines (each costs one host sync)
+    # Images per device in one gradient slice of a batch: None sizes it to the CPU cache
+    # (handwritten.training.micro_batches), 0 takes the whole batch at once. The gradient is
+    # the batch's either way; batch-norm statistics come from each slice ("ghost" batch norm).
+    micro_batch: int | None = None
+
+    def problems(self) -> list[str]:
+        """Every reason these settings cannot train (empty when they can)."""
+        problems = []
+        if self.arch not in REGISTRY:
+            problems.append(f"arch must be one of {sorted(REGISTRY)}")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES}")
+        for name, label in LABELS.items():
+            problem = LIMITS[name].problem(label, getattr(self, name))
+            if problem:
+                problems.append(problem)
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append("learning rate must be a positive number")
+        if not 0 <= self.momentum < 1:
+            problems.append("momentum must be in [0, 1)")
+        if self.weight_decay < 0:
+            problems.append("weight decay must be >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append("label smoothing must be in [0, 1)")
+        if self.train_subset is not None and self.train_subset < self.batch_size:
+            problems.append("the training subset must hold at least one batch")
+        return problems
+
+    def validate(self) -> TrainConfig:
+        """Self, or ValueError listing every problem at once."""
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown training settings: {sorted(unknown)}")
+        return cls(**values).validate()
+
+    @classmethod
+    def settings_of(cls, values: dict[str, Any]) -> TrainConfig:
+        """The settings in a ``config.json`` that may also hold facts (older run directories
+        wrote data sizes and the weights' origin beside the settings)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls.from_dict({k: v for k, v in values.items() if k in names})
+
+
+# The seed's recipes (Deeplearning4j examples) and the default model's.
+PRESETS: dict[str, TrainConfig] = {
+    "mlp": TrainConfig(
+        arch="mlp", epochs=3, batch_size=128, optimizer="nesterov", lr=0.006,
+        weight_decay=1e-4, schedule="constant", label_smoothing=0.0, augment=False,
+    ),
+    "lenet": TrainConfig(
+        arch="lenet", epochs=3, batch_size=64, optimizer="nesterov", lr=0.01,
+        weight_decay=5e-4, schedule="constant", label_smoothing=0.0, augment=False,
+    ),
+    "cnn": TrainConfig(),
+    "default": TrainConfig(epochs=8),
+}  # fmt: skip
+
+
+def preset_for(arch: str) -> TrainConfig:
+    """The recipe an architecture trains with by default (the cnn's for one without its own)."""
+    return PRESETS.get(arch, PRESETS["cnn"])
