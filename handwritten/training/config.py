@@ -141,6 +141,52 @@ PRESETS: dict[str, TrainConfig] = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning on the personal samples (`handwritten.training.finetune`)."""
+
+    base: str = "default"  # "default", a run directory or a checkpoint
+    epochs: int = 3
+    lr: float = 1e-3
+    batch_size: int = 128
+    heldout_fraction: float = 0.25
+    replay: int = 6000  # MNIST training images mixed in
+    personal_share: float = 0.35  # fraction of the mix made of (repeated) personal samples
+    seed: int = 0
+
+    def validate(self) -> FinetuneConfig:
+        problem = LIMITS["finetune_epochs"].problem("epochs", self.epochs)
+        if problem:
+            raise ValueError(problem)
+        if not 0 < self.heldout_fraction < 1:
+            raise ValueError("the held-out fraction must be between 0 and 1")
+        if not 0 < self.personal_share < 1:
+            raise ValueError("the personal share must be between 0 and 1")
+        if self.replay < 0 or self.lr <= 0:
+            raise ValueError("replay must be >= 0 and the learning rate positive")
+        return self
+
+
 def preset_for(arch: str) -> TrainConfig:
     """The recipe an architecture trains with by default (the cnn's for one without its own)."""
     return PRESETS.get(arch, PRESETS["cnn"])
+
+
+def resolve_config(
+    *,
+    preset: str | None = None,
+    arch: str | None = None,
+    base: TrainConfig | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """The settings a command asks for: a base (saved settings, else a preset, else the arch's
+    preset, else "default") with every override that is not None applied, validated.
+
+    With `arch` alone the arch's own preset is the base (``--arch lenet`` trains the seed
+    recipe); with a preset or saved settings, `arch` overrides their architecture.
+    """
+    config = base if base is not None else PRESETS[preset or arch or "default"]
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if arch is not None and (preset is not None or base is not None):
+        changes["arch"] = arch
+    return dataclasses.replace(config, **changes).validate()

@@ -10,7 +10,6 @@ held-out personal samples and on the MNIST test set is measured before and after
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,35 +20,12 @@ from handwritten.models.architectures import DigitModel
 from handwritten.models.inference import infer_model
 from handwritten.models.store import checkpoint_for, load_model
 from handwritten.storage.runs import RunDir
-from handwritten.training.config import LIMITS, preset_for
+from handwritten.training.config import FinetuneConfig, preset_for
 from handwritten.training.loop import ProgressFn, RunResult, fit
 from handwritten.training.stopping import StopSignal
 
 MIN_SAMPLES = 10
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    base: str = "default"  # "default", a run directory or a checkpoint
-    epochs: int = 3
-    lr: float = 1e-3
-    batch_size: int = 128
-    heldout_fraction: float = 0.25
-    replay: int = 6000  # MNIST training images mixed in
-    personal_share: float = 0.35  # fraction of the mix made of (repeated) personal samples
-    seed: int = 0
-
-    def validate(self) -> FinetuneConfig:
-        problem = LIMITS["finetune_epochs"].problem("epochs", self.epochs)
-        if problem:
-            raise ValueError(problem)
-        if not 0 < self.heldout_fraction < 1:
-            raise ValueError("the held-out fraction must be between 0 and 1")
-        if not 0 < self.personal_share < 1:
-            raise ValueError("the personal share must be between 0 and 1")
-        if self.replay < 0 or self.lr <= 0:
-            raise ValueError("replay must be >= 0 and the learning rate positive")
-        return self
+__all__ = ["MIN_SAMPLES", "FinetuneConfig", "check_store", "finetune", "split_heldout"]
 
 
 def split_heldout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

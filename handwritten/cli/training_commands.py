@@ -1,0 +1,155 @@
+"""``train``, ``finetune`` and ``bench``: parse, call the library, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from handwritten.cli.options import EXIT_FAILURE, CliError, emit_json
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from handwritten.training.config import TrainConfig, resolve_config
+
+    base = None
+    if args.config_json:  # a launcher's exact settings
+        try:
+            base = TrainConfig.from_dict(json.loads(args.config_json))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise CliError(f"--config-json: {exc}") from exc
+    elif args.resume:
+        from handwritten.storage.runs import RunDir
+
+        base = TrainConfig.settings_of(RunDir.open(args.run_dir).settings())  # its own settings
+    return resolve_config(
+        preset=args.preset, arch=args.arch, base=base, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, seed=args.seed,
+        train_subset=args.train_subset, test_subset=args.test_subset, augment=args.augment,
+        micro_batch=args.micro_batch,
+    )  # fmt: skip
+
+
+def _join_hosts(args: argparse.Namespace) -> None:
+    hosts = (args.coordinator, args.num_processes, args.process_id)
+    if all(v is None for v in hosts):
+        return
+    if any(v is None for v in hosts):
+        raise CliError("--coordinator, --num-processes and --process-id go together")
+    from handwritten.runtime.distributed import initialize_multihost
+
+    initialize_multihost(args.coordinator, args.num_processes, args.process_id)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from handwritten.data.mnist import load_split
+    from handwritten.jobs.foreground import training_slot
+    from handwritten.jobs.launcher import open_for_resume
+    from handwritten.storage.runs import RunDir
+
+    if args.resume and args.run_dir is None:
+        raise CliError("--resume needs --run-dir")
+    config = _train_config(args)
+    _join_hosts(args)
+    train, test = load_split("train"), load_split("test")
+
+    def open_run() -> RunDir:
+        if args.resume:
+            return open_for_resume(args.run_dir)
+        return RunDir.create(config.arch, path=args.run_dir)
+
+    with training_slot(open_run, args.lock_fd) as run:
+        return _train_run(run, config, train, test, args)
+
+
+def _progress_bar(label: str, quiet: bool) -> tuple[Any, Any]:
+    """A tqdm bar on stderr and the `on_progress` callback that moves it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=label, unit="step", file=sys.stderr, disable=quiet)
+
+    def on_progress(record: dict[str, Any]) -> None:
+        bar.total = record["total_steps"]
+        bar.update(record["step"] - bar.n)
+        loss = record["loss"]
+        bar.set_postfix(loss=f"{loss:.4f}" if loss is not None else "nan",
+                        img_s=f"{record['images_per_second']:.0f}")  # fmt: skip
+
+    return bar, on_progress
+
+
+RESULT_KEYS = (
+    "test_accuracy", "epoch_test_accuracy", "train_images_per_second", "first_step_seconds",
+    "micro_batches", "duration_seconds", "device",
+)  # fmt: skip
+
+
+def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Namespace) -> int:
+    """Train in `run` with a progress bar on stderr; print the result (JSON last)."""
+    from handwritten.training.loop import fit
+    from handwritten.training.stopping import StopSignal
+
+    print(f"run directory: {run.path}", file=sys.stderr)
+    bar, on_progress = _progress_bar(f"train {config.arch}", args.quiet)
+    result = fit(
+        config, run, train, test, stop=StopSignal(run), on_progress=on_progress, resume=args.resume
+    )
+    bar.close()
+    summary = result.summary
+    for epoch, accuracy in enumerate(summary["epoch_test_accuracy"], 1):
+        print(f"epoch {epoch}: test accuracy {accuracy:.2%}", file=sys.stderr)
+    print(f"{result.state}{': ' + result.reason if result.reason else ''}", file=sys.stderr)
+    output = {"run_dir": str(run.path), "arch": config.arch, "epochs": config.epochs,
+              "state": result.state, "reason": result.reason}  # fmt: skip
+    output |= {key: summary.get(key) for key in RESULT_KEYS}
+    if args.json:
+        emit_json(output)
+    elif summary.get("test_accuracy") is not None:
+        print(f"test accuracy {summary['test_accuracy']:.2%}  ->  {run.path}")
+    return EXIT_FAILURE if result.state == "diverged" else 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from handwritten.data.mnist import load_split
+    from handwritten.data.samples import SampleStore
+    from handwritten.jobs.foreground import training_slot
+    from handwritten.storage.runs import RunDir
+    from handwritten.training.finetune import FinetuneConfig, check_store, finetune
+    from handwritten.training.stopping import StopSignal
+
+    config = FinetuneConfig(base=args.base, epochs=args.epochs, seed=args.seed).validate()
+    store = SampleStore()
+    check_store(store)
+    train, test = load_split("train"), load_split("test")
+    with training_slot(lambda: RunDir.create("finetune", path=args.run_dir), args.lock_fd) as run:
+        print(f"run directory: {run.path}", file=sys.stderr)
+        result, figures = finetune(config, run, store, train, test, stop=StopSignal(run))
+    for key in ("personal", "mnist"):
+        before, after = figures[f"{key}_accuracy_before"], figures[f"{key}_accuracy_after"]
+        shown = f"{after:.2%}" if after is not None else "–"
+        print(f"{key}: {before:.2%} -> {shown}", file=sys.stderr)
+    if args.json:
+        emit_json(figures)
+    else:
+        print(f"{result.state}: {run.path}")
+    return EXIT_FAILURE if result.state == "diverged" else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from handwritten.training.bench import run_bench
+
+    result = run_bench(
+        args.arch, args.batch_size, steps=args.steps, blocks=args.blocks, augment=args.augment,
+        micro_batch=args.micro_batch,
+    )  # fmt: skip
+    if args.json:
+        emit_json(result)
+        return 0
+    print(f"device: {result['device']}")
+    print(f"train {args.arch} batch {args.batch_size} "
+          f"({result['micro_batches']} micro-batches): "
+          f"{result['train_images_per_second']:.0f} images/s")  # fmt: skip
+    print(f"first step: {result['first_step_seconds']:.2f} s")
+    print(f"predict one image (warm): {result['predict_latency_ms']:.3f} ms")
+    return 0
