@@ -69,7 +69,7 @@ def main() -> None:
         f"""# Model card: the shipped default model
 
 - **Architecture**: `{restored.arch}` — 3x3 conv/batch-norm/ReLU blocks 32-pool-64-64-pool,
-  dense 256 with batch norm, dropout 0.3, dense 10 (`handwritten/models.py`).
+  dense 256 with batch norm, dropout 0.3, dense 10 (`handwritten/models/architectures.py`).
 - **Trained with**: `handwritten train --preset default` (seed {config["seed"]}): AdamW, one-cycle
   learning rate peaking at {config["lr"]}, weight decay {config["weight_decay"]} on kernels, label
   smoothing {config["label_smoothing"]}, batch {config["batch_size"]}, {config["epochs"]} epochs.
@@ -95,7 +95,7 @@ noise, blur and JPEG compression.
 
 Per-class MNIST accuracy: {per_class}.
 
-The realistic sets go through the full preprocessing pipeline (`handwritten/realistic.py`);
+The realistic sets go through the full preprocessing pipeline (`handwritten/evaluation/realistic.py`);
 reproduce with `handwritten evaluate --set canvas` / `--set photo`.
 
 ## Limits

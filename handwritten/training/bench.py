@@ -35,10 +35,9 @@ def run_bench(
     """Measure training throughput (median of `blocks` blocks of `steps` steps) and latency."""
     enable_compile_cache()
     preset = preset_for(arch)
-    config = dataclasses.replace(
-        preset, arch=arch, batch_size=batch_size, seed=seed, micro_batch=micro_batch,
-        augment=preset.augment if augment is None else augment,
-    )  # fmt: skip
+    augment = preset.augment if augment is None else augment
+    config = dataclasses.replace(preset, arch=arch, batch_size=batch_size, seed=seed,
+                                 micro_batch=micro_batch, augment=augment)  # fmt: skip
     placement = Placement.create()
     placement.check_batch(batch_size)
     rng = np.random.default_rng(seed)
