@@ -102,6 +102,9 @@ def test_predict_bad_file_exit_2_and_keeps_going(tmp_path: Path, capsys) -> None
         (["evaluate", "--model", "/nonexistent/run"], "no such model"),
         (["promote", "/nonexistent/run"], "no such model"),
         (["train", "--arch", "mlp"], "handwritten data fetch"),  # no MNIST in this test's cache
+        (["train", "--seed", "99999999999999999999"], "must be at most 2,147,483,647"),
+        (["train", "--epochs", "1001"], "must be at most 1,000"),
+        (["finetune", "--epochs", "101"], "must be at most 100"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv: list[str], message: str, capsys) -> None:
@@ -163,3 +166,47 @@ def test_resume_from_the_cli_uses_the_runs_settings(
     code, out, err = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--json")
     assert code == 0, err
     assert last_json(out)["arch"] == "lenet" and run.settings()["arch"] == "lenet"
+
+
+def test_resume_after_a_stop_file_continues(synthetic_mnist: Path, tmp_path: Path, capsys) -> None:
+    """A run stopped with a STOP file resumes to the end instead of stopping again at once."""
+    from handwritten.storage.runs import RunDir
+
+    run_dir = tmp_path / "run"
+    common = ["--arch", "mlp", "--batch-size", "32", "--run-dir", str(run_dir), "--json"]
+    assert run_cli(capsys, "train", "--epochs", "1", *common)[0] == 0
+    run = RunDir.open(run_dir)
+    run.write_config(run.settings() | {"epochs": 2})  # as if stopped after its first epoch
+    run.set_status("stopped", "stop requested")
+    run.request_stop()
+    code, out, err = run_cli(capsys, "train", "--resume", "--run-dir", str(run_dir), "--json")
+    assert code == 0, err
+    result = last_json(out)
+    assert result["state"] == "finished", result
+    assert len(result["epoch_test_accuracy"]) == 2 and not run.stop_requested()
+
+
+def test_a_batch_larger_than_the_data_is_refused_before_training(
+    synthetic_mnist: Path, tmp_path: Path, capsys
+) -> None:
+    from handwritten.storage.runs import RunDir
+
+    run_dir = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, "train", "--arch", "mlp", "--epochs", "1", "--batch-size", "60000",
+        "--run-dir", str(run_dir),
+    )  # fmt: skip
+    assert code == 2 and "larger than the training set (512 images)" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not run_dir.exists()  # refused before any run directory was made
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from handwritten.cli import model_commands
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model_commands, "cmd_info", interrupted)
+    assert main(["info"]) == 130
+    assert capsys.readouterr().err.strip() == "handwritten info: interrupted"

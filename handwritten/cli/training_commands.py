@@ -53,6 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = _train_config(args)
     _join_hosts(args)
     train, test = load_split("train"), load_split("test")
+    config.check_data(len(train))  # before any run directory exists
 
     def open_run() -> RunDir:
         if args.resume:

@@ -107,6 +107,16 @@ class TrainConfig:
             raise ValueError("; ".join(problems))
         return self
 
+    def check_data(self, n_train: int) -> None:
+        """ValueError unless a training set of `n_train` images (before the subset) allows at
+        least one step: a run with no step would finish untrained and look promotable."""
+        usable = min(n_train, self.train_subset or n_train)
+        if usable < self.batch_size:
+            raise ValueError(
+                f"the batch size ({self.batch_size:,}) is larger than the training set "
+                f"({usable:,} images): not one step could run"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

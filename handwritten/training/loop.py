@@ -119,13 +119,8 @@ def fit(
     (a checkpoint of the same architecture), training starts from its weights (fine-tuning).
     `facts` are recorded in ``facts.json`` beside the data sizes.
     """
-    config.validate()
+    config.validate().check_data(len(train))
     train, test = train.subset(config.train_subset), test.subset(config.test_subset)
-    if len(train) < config.batch_size:
-        raise ValueError(
-            f"the batch size ({config.batch_size:,}) is larger than the training set "
-            f"({len(train):,} images): not one step could run"
-        )
     enable_compile_cache()
     if not resume:
         run.write_config(config.to_dict())
