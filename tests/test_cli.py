@@ -189,7 +189,6 @@ def test_resume_after_a_stop_file_continues(synthetic_mnist: Path, tmp_path: Pat
 def test_a_batch_larger_than_the_data_is_refused_before_training(
     synthetic_mnist: Path, tmp_path: Path, capsys
 ) -> None:
-    from handwritten.storage.runs import RunDir
 
     run_dir = tmp_path / "run"
     code, _, err = run_cli(
