@@ -17,10 +17,11 @@ from flax import serialization
 
 from handwritten.data.mnist import load_split
 from handwritten.evaluation.metrics import evaluate
-from handwritten.evaluation.realistic import evaluate_realistic
+from handwritten.evaluation.realistic import score_set
 from handwritten.models.checkpoint import load_checkpoint, read_checkpoint
 from handwritten.models.inference import infer_model
 from handwritten.models.store import SHIPPED_CHECKPOINT
+from handwritten.recognition.predictor import Predictor
 from handwritten.storage.files import atomic_write_bytes
 from handwritten.storage.runs import RunDir
 
@@ -37,12 +38,13 @@ def main() -> None:
     test = load_split("test")
     mnist = evaluate(test.labels_n, infer_model(restored.model, test.images_nhw))
     realistic = {}
+    predictor = Predictor(restored.model)
     for style in ("canvas", "photo"):
         started = time.perf_counter()
-        result = evaluate_realistic(restored.model, style, limit=args.realistic_limit)
-        realistic[style] = result.accuracy
+        result = score_set(predictor, style, limit=args.realistic_limit)
+        realistic[style] = result.figures["accuracy"]
         print(
-            f"{style}: {result.accuracy:.2%} of {result.n} ({time.perf_counter() - started:.0f} s)"
+            f"{style}: {realistic[style]:.2%} of {result.n} ({time.perf_counter() - started:.0f} s)"
         )
     print(f"mnist: {mnist.accuracy:.2%}")
 
@@ -95,8 +97,9 @@ noise, blur and JPEG compression.
 
 Per-class MNIST accuracy: {per_class}.
 
-The realistic sets go through the full preprocessing pipeline (`handwritten/evaluation/realistic.py`);
-reproduce with `handwritten evaluate --set canvas` / `--set photo`.
+The realistic sets go through the full preprocessing pipeline
+(`handwritten/evaluation/realistic.py`); reproduce with `handwritten evaluate --set canvas`
+/ `--set photo`.
 
 ## Limits
 Trained on MNIST only: regional styles MNIST lacks (a crossed 7, a 1 with a long flag) may be

@@ -62,6 +62,15 @@ def test_train_evaluate_promote(synthetic_mnist: Path, tmp_path: Path, capsys) -
     assert last_json(out)["arch"] == "mlp"
 
 
+def test_evaluate_a_realistic_set_prints_its_figures(capsys) -> None:
+    code, out, _ = run_cli(capsys, "evaluate", "--set", "nondigit", "--limit", "3", "--json")
+    report = last_json(out)
+    assert code == 0 and report["set"] == "nondigit" and report["n"] == 3
+    assert 0 <= report["declined"] <= 1 and "declined_unseen" in report
+    code, out, _ = run_cli(capsys, "evaluate", "--set", "nondigit", "--limit", "2")
+    assert code == 0 and "declined" in out and "(test, 2)" in out
+
+
 def test_predict_json_lines(tmp_path: Path, capsys) -> None:
     digit = np.zeros((280, 280), np.uint8)
     digit[40:240, 130:150] = 255  # a 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from handwritten.cli.options import EXIT_USAGE, emit_json
 
@@ -12,17 +13,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from handwritten.models.store import load_model
 
     restored, info = load_model(args.model)
-    if args.set == "mnist":
-        from handwritten.data.mnist import load_split
-        from handwritten.evaluation.metrics import evaluate
-        from handwritten.models.inference import infer_model
+    if args.set != "mnist":
+        return _evaluate_realistic(args, restored.model, info)
+    from handwritten.data.mnist import load_split
+    from handwritten.evaluation.metrics import evaluate
+    from handwritten.models.inference import infer_model
 
-        test = load_split("test").subset(args.limit)
-        result = evaluate(test.labels_n, infer_model(restored.model, test.images_nhw))
-    else:
-        from handwritten.evaluation.realistic import evaluate_realistic
-
-        result = evaluate_realistic(restored.model, style=args.set, limit=args.limit or 1000)
+    test = load_split("test").subset(args.limit)
+    result = evaluate(test.labels_n, infer_model(restored.model, test.images_nhw))
     output = {"model": info.name, "arch": info.arch, "set": args.set} | result.to_dict()
     if args.json:
         emit_json(output)
@@ -30,6 +28,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{info.name} ({info.arch}) on {args.set}: {result.accuracy:.2%} of {result.n}")
     for digit, accuracy in enumerate(result.per_class_accuracy):
         print(f"  {digit}: {accuracy:.2%}")
+    return 0
+
+
+def _evaluate_realistic(args: argparse.Namespace, model: Any, info: Any) -> int:
+    from handwritten.evaluation.realistic import score_set
+    from handwritten.recognition.predictor import Predictor
+
+    predictor = Predictor(model, info)
+    predictor.warm_up()
+    report = score_set(predictor, args.set, args.source, args.limit or 1000, args.seed)
+    if args.json:
+        emit_json({"model": info.name, "arch": info.arch} | report.to_dict())
+        return 0
+    figures = ", ".join(f"{k} {v:.2%}" for k, v in report.figures.items())
+    print(f"{info.name} ({info.arch}) on {args.set} ({args.source}, {report.n}): {figures}")
+    kinds = ", ".join(f"{k}: {v:.1%}" for k, v in report.by_kind.items())
+    print(f"  by kind: {kinds}")
     return 0
 
 

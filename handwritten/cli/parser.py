@@ -10,7 +10,7 @@ from typing import Any
 from handwritten.cli import data_commands, model_commands, training_commands
 from handwritten.cli.options import Parser, bounded_int, digit, int_at_least, positive_float
 from handwritten.data.mnist import SOURCES
-from handwritten.evaluation import REALISTIC_SETS
+from handwritten.evaluation import DIGIT_SOURCES, REALISTIC_SETS
 from handwritten.training.config import ARCHS, OPTIMIZERS, PRESETS, FinetuneConfig
 
 Commands = Any  # argparse's private _SubParsersAction
@@ -71,9 +71,15 @@ def _add_models(commands: Commands) -> None:
     evaluate.add_argument("--model", default="default", help="default, a run dir or a checkpoint")
     evaluate.add_argument(
         "--set", choices=("mnist", *REALISTIC_SETS), default="mnist",
-        help="MNIST test set, or it re-rendered as canvas drawings / photos",
+        help="MNIST test set, or a realistic set: canvas drawings, photos, multi-digit strings, "
+        "non-digits",
     )  # fmt: skip
-    evaluate.add_argument("--limit", type=int_at_least(1), help="first N test images")
+    evaluate.add_argument(
+        "--source", choices=DIGIT_SOURCES, default="test",
+        help="realistic sets: digits from MNIST test (report) or held-out MNIST train (tune)",
+    )  # fmt: skip
+    evaluate.add_argument("--seed", type=bounded_int("seed"), default=0, help="realistic sets")
+    evaluate.add_argument("--limit", type=int_at_least(1), help="first N items")
     _output(evaluate)
     evaluate.set_defaults(handler=model_commands.cmd_evaluate)
 

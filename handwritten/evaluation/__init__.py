@@ -2,4 +2,7 @@
 
 # The realistic sets (`handwritten.evaluation.realistic`), named here so the CLI can offer them
 # without importing the renderers.
-REALISTIC_SETS = ("canvas", "photo")
+REALISTIC_SETS = ("canvas", "photo", "multi", "nondigit")
+# Where a realistic set's digits come from: MNIST test (reporting) or the held-out tail of
+# MNIST train (tuning and calibration).
+DIGIT_SOURCES = ("test", "heldout")

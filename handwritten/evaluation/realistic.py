@@ -1,137 +1,174 @@
-"""A realistic test set: MNIST test digits re-rendered the way users give them to us.
+"""The realistic sets: what users give us, built from seeds and scored end to end.
 
-- ``canvas``: a 280x280 RGBA canvas payload: the digit drawn at a random size and place, slanted,
-  with a thin or thick brush, as white strokes on a transparent or black background or black
-  strokes on white.
-- ``photo``: a JPEG of dark ink on light paper: random paper size, uneven lighting, noise, blur.
+- ``canvas``: one digit drawn on the 320 px canvas by a random pen (`rendering`): any brush
+  from 5 to 40 px, tiny to huge, off-centre, slanted, tall and narrow, with detached parts,
+  broken strokes, stray dots and specks; in the canvas's three colour schemes.
+- ``photo``: the same kind of drawing in dark ink on unevenly lit, noisy paper, as a JPEG.
+- ``multi``: strings of 2 to 6 digits on one line, with touching, tight and loose gaps.
+- ``nondigit``: letters, symbols, shapes, faces and scribbles drawn as strokes
+  (`handwritten.data.nondigits`), on the canvas or photographed.
 
-Each image then goes through the full `preprocess` pipeline, so the accuracy measures what a
-user of the Draw page or of ``handwritten predict`` gets, not what a centred MNIST digit gets.
+Digits come from a *source*: ``test`` (MNIST test digits: for reporting, never for a choice) or
+``heldout`` (the last `HELDOUT_SIZE` MNIST training images, which the shipped recipe does not
+train on: for tuning and calibration). Non-digits for ``heldout`` use only the templates that
+training may use; for ``test`` they also include the held-out templates no model ever saw.
+Item ``i`` of a set is drawn from its own generator seeded by (seed, set, source, i), so a set's
+first N items are the same whatever the limit.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter
-from scipy import ndimage
 
-from handwritten.data.mnist import load_split
-from handwritten.evaluation import REALISTIC_SETS
-from handwritten.evaluation.metrics import Evaluation, evaluate_predictions
-from handwritten.models.architectures import DigitModel
-from handwritten.recognition.predictor import Predictor
+from handwritten.data.mnist import HELDOUT_SIZE, Split, load_split
+from handwritten.data.nondigits import HELD_OUT, NAMES, TRAINING_NAMES, draw_nondigit, family_of
+from handwritten.evaluation import DIGIT_SOURCES, REALISTIC_SETS
+from handwritten.evaluation.calibration import expected_calibration_error
+from handwritten.evaluation.rendering import (
+    CANVAS,
+    canvas_payload,
+    draw_digit,
+    draw_string,
+    photo_of,
+    photo_paper,
+)
+from handwritten.recognition.predictor import Prediction, Predictor
 
-CANVAS = 280
 STYLES = REALISTIC_SETS
 
 
-def _digit_strokes(
-    digit_u8: np.ndarray, height: int, shear: float, rng: np.random.Generator
-) -> np.ndarray:
-    """The digit scaled so its longer side is `height` px, slanted, as a stroke mask in [0, 1]."""
-    image = digit_u8.astype(np.float32) / 255.0
-    rows = np.flatnonzero(image.max(axis=1) > 0.1)
-    cols = np.flatnonzero(image.max(axis=0) > 0.1)
-    image = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    scale = height / max(image.shape)
-    size = (max(2, round(image.shape[1] * scale)), max(2, round(image.shape[0] * scale)))
-    big = np.asarray(Image.fromarray(image, mode="F").resize(size, Image.Resampling.BICUBIC))
-    pad = int(abs(shear) * big.shape[0]) + 4
-    big = np.pad(big, ((4, 4), (pad, pad)))
-    centre = big.shape[0] / 2
-    matrix = np.array([[1.0, 0.0], [shear, 1.0]])
-    offset = np.array([0.0, -shear * centre])
-    big = ndimage.affine_transform(big, matrix, offset=offset, order=1)
-    threshold = rng.uniform(0.25, 0.6)  # lower threshold: bolder strokes
-    mask = big > threshold
-    brush = round(rng.uniform(-0.35, 0.6) * scale)  # thin or thick pen, in output pixels
-    if brush > 0:
-        mask = ndimage.binary_dilation(mask, iterations=brush)
-    elif brush < 0:
-        thinner = ndimage.binary_erosion(mask, iterations=-brush)
-        mask = thinner if thinner.sum() > 0.25 * mask.sum() else mask
-    return ndimage.gaussian_filter(mask.astype(np.float32), 0.7).clip(0, 1)
+@dataclass(frozen=True)
+class Item:
+    """One realistic input and what a perfect reader answers ("" for a non-digit)."""
+
+    image: np.ndarray | bytes
+    expected: str
+    kind: str  # the non-digit template, or the number of digits, for breakdowns
 
 
-def _place(strokes: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    out = np.zeros(size, np.float32)
-    height, width = strokes.shape
-    if height > size[0] or width > size[1]:
-        factor = min(size[0] / height, size[1] / width) * 0.98
-        new = (max(2, int(width * factor)), max(2, int(height * factor)))
-        strokes = np.asarray(
-            Image.fromarray(strokes, mode="F").resize(new, Image.Resampling.BILINEAR)
-        )
-        height, width = strokes.shape
-    top = rng.integers(0, size[0] - height + 1)
-    left = rng.integers(0, size[1] - width + 1)
-    out[top : top + height, left : left + width] = strokes
-    return out
+def digit_source(source: str) -> Split:
+    """The digits a set is drawn from: MNIST test, or the held-out tail of MNIST train."""
+    if source not in DIGIT_SOURCES:
+        raise ValueError(f"source must be one of {DIGIT_SOURCES}")
+    if source == "test":
+        return load_split("test")
+    return load_split("train").split_off(HELDOUT_SIZE)[1]
 
 
-def render_canvas(digit_u8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A (280, 280, 4) uint8 canvas payload of the digit as someone might draw it."""
-    strokes = _digit_strokes(digit_u8, int(rng.uniform(70, 250)), rng.uniform(-0.25, 0.25), rng)
-    ink = _place(strokes, (CANVAS, CANVAS), rng)
-    value = (ink * 255).round().astype(np.uint8)
-    rgba = np.zeros((CANVAS, CANVAS, 4), np.uint8)
-    style = rng.integers(3)
-    if style == 0:  # white strokes on a transparent background (the canvas default)
-        rgba[..., :3] = np.where(value[..., None] > 0, 255, 0)
-        rgba[..., 3] = value
-    elif style == 1:  # white on opaque black
-        rgba[..., :3] = value[..., None]
-        rgba[..., 3] = 255
-    else:  # black on opaque white
-        rgba[..., :3] = 255 - value[..., None]
-        rgba[..., 3] = 255
-    return rgba
+def _rng(seed: int, name: str, source: str, index: int) -> np.random.Generator:
+    return np.random.default_rng(
+        [seed, REALISTIC_SETS.index(name), DIGIT_SOURCES.index(source), index]
+    )
 
 
-def render_photo(digit_u8: np.ndarray, rng: np.random.Generator) -> bytes:
-    """JPEG bytes: the digit in dark ink on unevenly lit paper."""
-    height = int(rng.integers(240, 900))
-    width = int(height * rng.uniform(0.8, 1.5))
-    digit_height = int(height * rng.uniform(0.3, 0.75))
-    strokes = _digit_strokes(digit_u8, digit_height, rng.uniform(-0.2, 0.2), rng)
-    ink = _place(strokes, (height, width), rng)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    angle = rng.uniform(0, 2 * np.pi)
-    ramp = np.cos(angle) * xx / width + np.sin(angle) * yy / height
-    paper = rng.uniform(0.72, 0.95) - rng.uniform(0.0, 0.25) * (ramp - ramp.min()) / np.ptp(ramp)
-    ink_level = rng.uniform(0.05, 0.3)
-    image = paper * (1 - ink) + ink_level * ink
-    image = image + rng.normal(0, 0.02, image.shape)
-    tint = rng.uniform(0.9, 1.05, 3)
-    rgb = np.clip(image[..., None] * tint * 255, 0, 255).astype(np.uint8)
-    picture = Image.fromarray(rgb, mode="RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2)))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=int(rng.integers(60, 92)))
-    return buffer.getvalue()
+def make_item(digits: Split, name: str, source: str, index: int, seed: int = 0) -> Item:
+    """Item `index` of set `name`, deterministic in its arguments."""
+    rng = _rng(seed, name, source, index)
+    if name == "nondigit":
+        names = NAMES if source == "test" else TRAINING_NAMES
+        photo = rng.random() < 0.25
+        size = photo_paper(rng) if photo else (CANVAS, CANVAS)
+        ink, template = draw_nondigit(rng, size, names)
+        return Item(photo_of(ink, rng) if photo else canvas_payload(ink, rng), "", template)
+    if name == "multi":
+        count = 2 + index % 5
+        chosen = rng.choice(len(digits), count, replace=False)
+        ink = draw_string(digits.images_nhw[chosen], digits.labels_n[chosen], rng)
+        expected = "".join(str(int(d)) for d in digits.labels_n[chosen])
+        return Item(canvas_payload(ink, rng), expected, str(count))
+    position = index % len(digits)
+    digit, label = digits.images_nhw[position], int(digits.labels_n[position])
+    if name == "photo":
+        ink = draw_digit(digit, label, photo_paper(rng), rng)
+        return Item(photo_of(ink, rng), str(label), str(label))
+    ink = draw_digit(digit, label, (CANVAS, CANVAS), rng)
+    return Item(canvas_payload(ink, rng), str(label), str(label))
 
 
-def realistic_predictions(
-    predictor: Predictor, images_nhw: np.ndarray, style: str, seed: int = 0
-) -> np.ndarray:
-    """Predicted digit for each re-rendered image; -1 when the reading is not one digit."""
-    if style not in STYLES:
-        raise ValueError(f"style must be one of {STYLES}")
-    rng = np.random.default_rng(seed)
-    predictions = np.full(len(images_nhw), -1, np.int64)
-    for index, digit in enumerate(images_nhw):
-        rendered = render_canvas(digit, rng) if style == "canvas" else render_photo(digit, rng)
-        prediction = predictor.predict(rendered)
-        if len(prediction.per_digit) == 1:
-            predictions[index] = prediction.per_digit[0].label
-    return predictions
+def iter_set(name: str, source: str = "test", limit: int = 1000, seed: int = 0) -> Iterator[Item]:
+    """The first `limit` items of a set (digit sets take the source's digits in order)."""
+    if name not in REALISTIC_SETS:
+        raise ValueError(f"set must be one of {REALISTIC_SETS}")
+    digits = (
+        digit_source(source)
+        if name != "nondigit"
+        else Split(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    )
+    for index in range(limit):
+        yield make_item(digits, name, source, index, seed)
 
 
-def evaluate_realistic(
-    model: DigitModel, style: str, limit: int = 1000, seed: int = 0
-) -> Evaluation:
-    """Accuracy of `model` on the first `limit` MNIST test digits rendered in `style`."""
-    test = load_split("test").subset(limit)
-    predictions = realistic_predictions(Predictor(model), test.images_nhw, style, seed)
-    return evaluate_predictions(test.labels_n, predictions)
+def is_declined(prediction: Prediction) -> bool:
+    """No confident digit: "no digit" / "not a digit", or only an unsure reading."""
+    return not prediction.digits or prediction.unsure
+
+
+@dataclass
+class SetReport:
+    """The figures of one realistic set, and which items went wrong."""
+
+    name: str
+    source: str
+    n: int
+    figures: dict[str, float]
+    by_kind: dict[str, float] = field(default_factory=dict)
+    failures: list[tuple[int, str, str]] = field(default_factory=list)  # (index, expected, read)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "set": self.name, "source": self.source, "n": self.n, **self.figures,
+            "by_kind": self.by_kind, "failures": [list(f) for f in self.failures[:50]],
+        }  # fmt: skip
+
+
+def _rate(flags: list[bool]) -> float:
+    return float(np.mean(flags)) if flags else float("nan")
+
+
+def score_set(
+    predictor: Predictor, name: str, source: str = "test", limit: int = 1000, seed: int = 0
+) -> SetReport:
+    """Read every item of a set as a user would (`Predictor.predict`) and compute its figures.
+
+    Digit sets: ``accuracy`` (read exactly right), ``confident`` (right and not unsure),
+    ``unsure`` and ``ece`` (calibration of the answer's confidence). ``nondigit``:
+    ``declined`` (no confident digit), split into seen and ``unseen`` templates.
+    """
+    right, confident, unsure, confidences, kinds = [], [], [], [], []
+    failures = []
+    for index, item in enumerate(iter_set(name, source, limit, seed)):
+        prediction = predictor.predict(item.image)
+        read = prediction.digits
+        if name == "nondigit":
+            ok = is_declined(prediction)
+        else:
+            ok = read == item.expected
+            confident.append(ok and not prediction.unsure)
+            unsure.append(prediction.unsure)
+            confidences.append(prediction.confidence)
+        right.append(ok)
+        kinds.append(item.kind)
+        if not ok:
+            failures.append((index, item.expected or item.kind, read or prediction.reason))
+    by_kind = {
+        kind: _rate([r for r, k in zip(right, kinds, strict=True) if k == kind])
+        for kind in sorted(set(kinds))
+    }
+    if name == "nondigit":
+        unseen = [r for r, k in zip(right, kinds, strict=True) if k in HELD_OUT]
+        by_family: dict[str, list[bool]] = {}
+        for r, k in zip(right, kinds, strict=True):
+            by_family.setdefault(family_of(k), []).append(r)
+        figures = {"declined": _rate(right), "declined_unseen": _rate(unseen)}
+        figures |= {f"declined_{f}": _rate(v) for f, v in sorted(by_family.items())}
+    else:
+        key = "exact" if name == "multi" else "accuracy"
+        figures = {
+            key: _rate(right), "confident": _rate(confident), "unsure": _rate(unsure),
+            "ece": expected_calibration_error(np.array(confidences), np.array(right)),
+        }  # fmt: skip
+    return SetReport(name, source, len(right), figures, by_kind, failures)
