@@ -4,7 +4,10 @@ MNIST digits are white ink on black, fitted to a 20x20 box with their aspect rat
 placed in 28x28 so that the centre of mass sits at the centre. A model trained on MNIST reads a
 drawing well only after the same treatment, so this module does exactly that, for canvas RGBA
 payloads (transparent or opaque background), photos of dark ink on light paper (uneven lighting
-included) and image files of any mode. Several digits in one image are segmented left to right.
+included) and image files of any mode. Several digits in one image are segmented left to right:
+the pieces of ink are found here (`handwritten.data.pieces`) and grouped by column overlap; a
+predictor then regroups them by what its model reads best (`handwritten.recognition`). One
+digit's normalisation (MNIST-like strokes, fit, centre) is `handwritten.data.normalise`.
 """
 
 from __future__ import annotations
@@ -18,33 +21,34 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-MNIST_SIZE = 28
-FIT_SIZE = 20
-# MNIST's mean centre of mass, measured on the training set (row, col).
-MNIST_CENTRE = (14.0, 14.0)
-# Stroke width of MNIST digits by `_stroke_width` in the 28x28 frame (median of the training set).
-MNIST_STROKE_WIDTH = 4.7
+from handwritten.data.normalise import (  # re-exported: the pipeline's public names
+    FIT_SIZE,
+    INK_THRESHOLD,
+    MNIST_CENTRE,
+    MNIST_SIZE,
+    MNIST_STROKE_WIDTH,
+    DigitCrop,
+    centre_by_mass,
+    fit_box,
+    normalise_digit,
+)
+from handwritten.data.pieces import Pieces, crop_group, find_pieces, geometric_groups
+
+__all__ = [
+    "FIT_SIZE", "INK_THRESHOLD", "MNIST_CENTRE", "MNIST_SIZE", "MNIST_STROKE_WIDTH", "DigitCrop",
+    "ImageError", "PreprocessResult", "centre_by_mass", "fit_box", "normalise_digit",
+    "preprocess",
+]  # fmt: skip
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 WORK_SIDE = 560  # larger images are reduced first: the answer is 28x28 anyway
 
-INK_THRESHOLD = 0.35  # normalised ink above this is part of a stroke
 MIN_CONTRAST = 0.12  # below this nothing stands out from the background: no digit
 
 
 class ImageError(ValueError):
     """The input cannot be read as an image; the message is fit to show a user."""
-
-
-@dataclass
-class DigitCrop:
-    """One digit: where it was and each step to the 28x28 model input (floats in [0, 1])."""
-
-    box: tuple[int, int, int, int]  # (top, left, bottom, right) in `PreprocessResult.ink` pixels
-    cropped: np.ndarray  # the ink inside the box, other digits masked out
-    fitted: np.ndarray  # scaled so the longer side is 20 px
-    centred: np.ndarray  # 28x28, centre of mass at the centre
 
 
 @dataclass
@@ -57,6 +61,8 @@ class PreprocessResult:
     digits: list[DigitCrop] = field(default_factory=list)
     inverted: bool = False  # True when the input was dark ink on a light background
     reason: str = ""  # why no digit was found
+    pieces: Pieces | None = None  # the ink's pieces, for regrouping by recognition
+    groups: list[list[int]] = field(default_factory=list)  # each digit's pieces (positions)
 
     @property
     def is_blank(self) -> bool:
@@ -193,6 +199,38 @@ def _reduce(gray: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(gray, mode="F").resize(size, Image.Resampling.BOX))
 
 
+def _robust_max(ink: np.ndarray) -> float:
+    """The brightest level a 3x3 median keeps (a hot pixel does not count), computed only
+    where it can be reached: at pixels at least half as bright as the brightest."""
+    if ink.size < 9 or min(ink.shape) < 3:
+        return float(ink.max())
+    padded = np.pad(ink, 1)
+    rows, cols = np.nonzero(ink >= 0.5 * float(ink.max()))
+    windows = [padded[rows + dr, cols + dc] for dr in range(3) for dc in range(3)]
+    return float(np.median(np.stack(windows), axis=0).max())
+
+
+def _background(ink: np.ndarray, window: int) -> tuple[np.ndarray, float]:
+    """The paper's local level (a grey opening `window` wide, then a box blur) and how much it
+    varies (5 to 95 percentile). Lighting varies slowly, so it is computed on a min-pooled copy
+    with about 12 samples per window and enlarged back (a full-size 80 px opening took most of
+    a canvas's preprocessing time)."""
+    factor = max(1, window // 12)
+    rows, cols = ink.shape
+    tall, wide = -(-rows // factor) * factor, -(-cols // factor) * factor
+    padded = np.pad(ink, ((0, tall - rows), (0, wide - cols)), mode="edge")
+    small = padded.reshape(tall // factor, factor, wide // factor, factor).min(axis=(1, 3))
+    side = max(1, window // factor)
+    small = ndimage.grey_opening(small, size=(side, side))
+    small = ndimage.uniform_filter(small, size=max(3, side // 2))
+    spread = float(np.percentile(small, 95) - np.percentile(small, 5))
+    if factor == 1:
+        return small[:rows, :cols], spread
+    image = Image.fromarray(small.astype(np.float32), mode="F")
+    enlarged = np.asarray(image.resize((wide, tall), Image.Resampling.BILINEAR))
+    return enlarged[:rows, :cols], spread
+
+
 def extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     """White-on-black ink in [0, 1] from a grayscale image of any polarity.
 
@@ -201,10 +239,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     """
     inverted = float(np.median(_border(gray))) > 0.5
     ink = 1.0 - gray if inverted else gray.copy()
-    window = max(3, min(ink.shape) // 4)
-    background = ndimage.grey_opening(ink, size=(window, window))
-    background = ndimage.uniform_filter(background, size=max(3, window // 2))
-    spread = float(np.percentile(background, 95) - np.percentile(background, 5))
+    background, spread = _background(ink, max(3, min(ink.shape) // 4))
     if spread > 0.08:  # uneven lighting: subtract the local background
         ink = ink - background
     else:
@@ -215,9 +250,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     level = float(np.median(border))
     noise = 1.4826 * float(np.median(np.abs(border - level)))
     ink = np.clip(ink - level - 3.0 * noise, 0.0, None)
-    contrast = (
-        float(ndimage.median_filter(ink, size=3).max()) if ink.size >= 9 else float(ink.max())
-    )
+    contrast = _robust_max(ink)
     if contrast < max(MIN_CONTRAST, 6.0 * noise):
         return np.zeros_like(ink), inverted, contrast
     ink = ink / contrast
@@ -226,125 +259,6 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     if strokes.size:
         ink = ink / max(float(np.percentile(strokes, 75)), 0.5)
     return np.clip(ink, 0.0, 1.0).astype(np.float32), inverted, contrast
-
-
-# ---------------------------------------------------------------------------------------------
-# Segmentation
-
-
-def _components(mask: np.ndarray) -> list[np.ndarray]:
-    """Pixel masks of the connected strokes, specks removed."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    if count == 0:
-        return []
-    areas = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
-    keep_min = max(4.0, 0.03 * float(areas.max()))
-    return [labels == i + 1 for i, area in enumerate(areas) if area >= keep_min]
-
-
-def _x_range(component: np.ndarray) -> tuple[int, int]:
-    columns = np.flatnonzero(component.any(axis=0))
-    return int(columns[0]), int(columns[-1])
-
-
-def group_digits(mask: np.ndarray) -> list[np.ndarray]:
-    """Connected components merged into digits, left to right.
-
-    Pieces whose column ranges overlap by half of the narrower one belong to the same digit (a
-    5's hat, the two strokes of a 4, a crossed 7); separate digits side by side do not overlap.
-    """
-    pieces = sorted(_components(mask), key=lambda c: _x_range(c)[0])
-    groups: list[np.ndarray] = []
-    for piece in pieces:
-        left, right = _x_range(piece)
-        for index, group in enumerate(groups):
-            g_left, g_right = _x_range(group)
-            overlap = min(right, g_right) - max(left, g_left) + 1
-            if overlap >= 0.5 * min(right - left + 1, g_right - g_left + 1):
-                groups[index] = group | piece
-                break
-        else:
-            groups.append(piece)
-    return sorted(groups, key=lambda g: _x_range(g)[0])
-
-
-# ---------------------------------------------------------------------------------------------
-# Normalisation of one digit
-
-
-def _stroke_width(mask: np.ndarray) -> float:
-    """Typical stroke width in pixels: four times the mean distance to the background."""
-    if not mask.any():
-        return 0.0
-    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    return 4.0 * float(distance[mask].mean())
-
-
-def _disk(radius: int) -> np.ndarray:
-    y, x = np.ogrid[-radius : radius + 1, -radius : radius + 1]
-    return (x * x + y * y) <= radius * radius + 0.5
-
-
-def _thicken_thin_strokes(crop: np.ndarray) -> np.ndarray:
-    """Dilate strokes that would be much thinner than MNIST's once fitted to 20 px."""
-    mask = crop >= INK_THRESHOLD
-    side = max(crop.shape)
-    width_fitted = _stroke_width(mask) * FIT_SIZE / side
-    target = 0.75 * MNIST_STROKE_WIDTH
-    if width_fitted <= 0 or width_fitted >= target:
-        return crop
-    radius = round((target - width_fitted) / 2 * side / FIT_SIZE)
-    if radius < 1:
-        return crop
-    return ndimage.grey_dilation(crop, footprint=_disk(radius))
-
-
-def fit_box(crop: np.ndarray, size: int = FIT_SIZE) -> np.ndarray:
-    """Scale so the longer side is `size` pixels, keeping the aspect ratio (anti-aliased)."""
-    height, width = crop.shape
-    scale = size / max(height, width)
-    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(crop.astype(np.float32), mode="F").resize(
-        new_size, Image.Resampling.LANCZOS
-    )
-    return np.clip(np.asarray(resized), 0.0, 1.0).astype(np.float32)
-
-
-def centre_by_mass(fitted: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
-    """Place `fitted` in a size x size frame with its centre of mass at MNIST's centre."""
-    out = np.zeros((size, size), np.float32)
-    if fitted.sum() <= 0:
-        return out
-    com_y, com_x = ndimage.center_of_mass(fitted)
-    top = round(MNIST_CENTRE[0] - com_y)
-    left = round(MNIST_CENTRE[1] - com_x)
-    height, width = fitted.shape
-    # Clip the paste to the frame (only matters for extreme aspect ratios).
-    src_top, src_left = max(0, -top), max(0, -left)
-    dst_top, dst_left = max(0, top), max(0, left)
-    rows = min(height - src_top, size - dst_top)
-    cols = min(width - src_left, size - dst_left)
-    out[dst_top : dst_top + rows, dst_left : dst_left + cols] = fitted[
-        src_top : src_top + rows, src_left : src_left + cols
-    ]
-    return out
-
-
-def normalise_digit(ink: np.ndarray, group: np.ndarray) -> DigitCrop:
-    """Crop one digit's ink, fit it to 20x20 and centre it in 28x28 by centre of mass."""
-    # Keep the anti-aliased fringe of this digit's strokes but no ink of its neighbours.
-    region = ndimage.binary_dilation(group, structure=np.ones((3, 3), bool), iterations=2)
-    rows = np.flatnonzero(group.any(axis=1))
-    cols = np.flatnonzero(group.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    cropped = np.where(region, ink, 0.0)[top:bottom, left:right].astype(np.float32)
-    fitted = fit_box(_thicken_thin_strokes(cropped))
-    return DigitCrop(
-        box=(int(top), int(left), int(bottom), int(right)),
-        cropped=cropped,
-        fitted=fitted,
-        centred=centre_by_mass(fitted),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,17 +291,24 @@ def preprocess(
     if mask.sum() < min_area:
         result.reason = "too little ink to be a digit"
         return result
-    groups = group_digits(mask) if multi else [mask]
     min_extent = max(4, round(0.03 * max(mask.shape)))
-    groups = [g for g in groups if _extent(g) >= min_extent]
+    if not multi:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < min_extent:
+            result.reason = "only specks, no stroke long enough to be a digit"
+            return result
+        result.digits = [normalise_digit(ink, mask)]
+        return result
+    found = find_pieces(mask)
+    groups = [g for g in geometric_groups(found) if _extent(found, g) >= min_extent]
     if not groups:
         result.reason = "only specks, no stroke long enough to be a digit"
         return result
-    result.digits = [normalise_digit(ink, g) for g in groups]
+    result.pieces, result.groups = found, groups
+    result.digits = [crop_group(ink, found, g) for g in groups]
     return result
 
 
-def _extent(group: np.ndarray) -> int:
-    rows = np.flatnonzero(group.any(axis=1))
-    cols = np.flatnonzero(group.any(axis=0))
-    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
+def _extent(found: Pieces, group: list[int]) -> int:
+    top, left, bottom, right = found.box_of(group)
+    return max(bottom - top, right - left)

@@ -1,0 +1,215 @@
+"""The ink's pieces: connected strokes measured against the brush, and where digits may touch.
+
+Segmentation works on pieces, not pixels. A piece is a connected component of the ink, or one
+side of a cut through a wide component where two digits may touch (a thin place in its column
+profile). Everything is measured against the stroke width: specks far smaller than a brush dab
+are dropped, pieces about one dab in size are marked as dots (a stray dot may be left out of a
+reading), and gaps are compared to it. Which pieces form which digit is decided elsewhere: by
+recognition in `handwritten.recognition.segmentation`, or by the column-overlap rule here when
+no model is at hand (`geometric_groups`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from handwritten.data.normalise import DigitCrop, normalise_crop
+
+SPECK_AREA = 0.35  # pieces smaller than this many squared stroke widths are specks
+DOT_EXTENT = 1.8  # pieces no longer than this many stroke widths are dots
+MAX_CUTS = 4  # per piece
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One piece: its id in `Pieces.labels`, box (top, left, bottom, right), size, position."""
+
+    index: int
+    box: tuple[int, int, int, int]
+    area: int
+    centre_x: float
+    dot: bool
+    cut: bool = False  # its left side is a cut through ink (digits that may touch)
+    component: int = 0  # the connected component it is (part of)
+
+    @property
+    def height(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def width(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+@dataclass
+class Pieces:
+    """The pieces of one image, left to right by centre, and the stroke width they share."""
+
+    labels: np.ndarray  # int32, 0 for background, else a piece's index
+    pieces: list[Piece] = field(default_factory=list)
+    stroke_width: float = 0.0  # pixels of the ink image
+    specks: int = 0  # how many specks were dropped
+
+    def box_of(self, members: list[int]) -> tuple[int, int, int, int]:
+        boxes = np.array([self.pieces[m].box for m in members])
+        top, left = boxes[:, :2].min(axis=0)
+        bottom, right = boxes[:, 2:].max(axis=0)
+        return int(top), int(left), int(bottom), int(right)
+
+
+def estimate_width(mask: np.ndarray) -> float:
+    """Stroke width from area and outline: a stroke of length L and width w covers L * w pixels
+    and has about 2 L outline pixels (far cheaper than a distance transform of the image)."""
+    inner = ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=0)
+    outline = int(mask.sum() - inner.sum())
+    return 2.0 * float(mask.sum()) / max(outline, 1)
+
+
+def _component_stats(labels: np.ndarray, count: int) -> tuple[np.ndarray, list[tuple[slice, ...]]]:
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    return areas, ndimage.find_objects(labels)
+
+
+def _cut_columns(component: np.ndarray, width: float) -> list[int]:
+    """Columns (relative to the component's box) where touching digits may be parted, in a
+    component about as wide as tall or wider: thin places of its column profile, and where
+    it would part into two or three digits of equal width, since two round digits touching
+    side by side leave no thin column. Which cut is
+    right is for recognition to say."""
+    height, span = component.shape
+    if span < 0.8 * height or height < 3 * width:
+        return []
+    profile = ndimage.uniform_filter1d(component.sum(axis=0).astype(np.float64), max(3, int(width)))
+    margin = int(max(1.5 * width, 0.1 * height))
+    if span <= 2 * margin:
+        return []
+    inner = np.arange(margin, span - margin)
+    local_min = (
+        profile[inner] == ndimage.minimum_filter1d(profile, max(3, int(0.3 * height)))[inner]
+    )
+    thin = sorted(inner[local_min & (profile[inner] <= 2.0 * width)], key=lambda c: profile[c])
+
+    def parting(parts: int, i: int) -> int | None:
+        column = round(span * i / parts)
+        return column if margin <= column < span - margin else None
+
+    # Priority: the middle (two digits), the thin places, then thirds (three digits).
+    wanted = [parting(2, 1), *(int(c) for c in thin), parting(3, 1), parting(3, 2)]
+    cuts: list[int] = []
+    for column in wanted:
+        if column is None or len(cuts) >= MAX_CUTS:
+            continue
+        if all(abs(column - c) >= 0.2 * height for c in cuts):
+            cuts.append(column)
+    return sorted(cuts)
+
+
+def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
+    """The pieces of a binary ink mask: specks dropped, dots marked, wide pieces cut where they
+    are thin (when `cut`), sorted left to right by centre."""
+    components, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return Pieces(np.zeros(mask.shape, np.int32))
+    width = estimate_width(mask)
+    areas, slices = _component_stats(components, count)
+    keep_min = max(4.0, SPECK_AREA * width * width, 0.01 * float(areas.max()))
+    labels = np.zeros(mask.shape, np.int32)
+    was_cut: list[bool] = []
+    component_of: list[int] = []
+    specks = 0
+    for number, (area, where) in enumerate(zip(areas, slices, strict=True), 1):
+        if area < keep_min:
+            specks += 1
+            continue
+        own = components[where] == number
+        edges = [0, *(_cut_columns(own, width) if cut else []), own.shape[1]]
+        for side, (start, stop) in enumerate(itertools.pairwise(edges)):
+            part = np.zeros_like(own)
+            part[:, start:stop] = own[:, start:stop]
+            if part.any():
+                was_cut.append(side > 0)
+                component_of.append(number)
+                labels[where][part] = len(was_cut)
+    count = len(was_cut)
+    if count == 0:
+        return Pieces(labels, [], width, specks)
+    flat = labels.ravel()
+    piece_areas = np.bincount(flat, minlength=count + 1)[1:]
+    columns = np.broadcast_to(np.arange(mask.shape[1]), mask.shape).ravel()
+    centres = np.bincount(flat, weights=columns, minlength=count + 1)[1:] / piece_areas
+    pieces = []
+    for number, where in enumerate(ndimage.find_objects(labels), 1):
+        box = (where[0].start, where[1].start, where[0].stop, where[1].stop)
+        extent = max(box[2] - box[0], box[3] - box[1])
+        dot = extent <= DOT_EXTENT * width and not was_cut[number - 1]
+        pieces.append(
+            Piece(number, box, int(piece_areas[number - 1]), float(centres[number - 1]), dot,
+                  was_cut[number - 1], component_of[number - 1])
+        )  # fmt: skip
+    pieces.sort(key=lambda p: p.centre_x)
+    return Pieces(labels, pieces, width, specks)
+
+
+def crop_group(ink: np.ndarray, found: Pieces, members: list[int]) -> DigitCrop:
+    """One candidate digit (pieces `members`, positions in `found.pieces`) to the model input:
+    its ink with the anti-aliased fringe, and no ink of any other piece."""
+    top, left, bottom, right = found.box_of(members)
+    pad = 2
+    t, b = max(0, top - pad), min(ink.shape[0], bottom + pad)
+    lo, hi = max(0, left - pad), min(ink.shape[1], right + pad)
+    local = found.labels[t:b, lo:hi]
+    own = np.isin(local, [found.pieces[m].index for m in members])
+    region = ndimage.binary_dilation(own, structure=np.ones((3, 3), bool), iterations=2)
+    region &= (local == 0) | own
+    cropped = np.where(region, ink[t:b, lo:hi], 0.0)[top - t : bottom - t, left - lo : right - lo]
+    return normalise_crop(cropped.astype(np.float32), (top, left, bottom, right))
+
+
+def geometric_groups(found: Pieces) -> list[list[int]]:
+    """Digits without a model: the parts of a cut component stay together, and components
+    whose column ranges overlap by half of the narrower one belong together (a 5's hat, a 4's
+    two strokes); a dot joins the digit whose box it touches or is dropped. Positions in
+    `found.pieces`, left to right."""
+    components: dict[int, list[int]] = {}
+    for position, piece in enumerate(found.pieces):
+        if not piece.dot:
+            components.setdefault(piece.component, []).append(position)
+    groups: list[list[int]] = []
+    ranges: list[tuple[int, int]] = []
+    for members in sorted(components.values(), key=lambda m: found.box_of(m)[1]):
+        _, left, _, right = found.box_of(members)
+        for index, (g_left, g_right) in enumerate(ranges):
+            overlap = min(right, g_right) - max(left, g_left)
+            if overlap >= 0.5 * min(right - left, g_right - g_left):
+                groups[index].extend(members)
+                ranges[index] = (min(left, g_left), max(right, g_right))
+                break
+        else:
+            groups.append(list(members))
+            ranges.append((left, right))
+    _attach_dots(found, groups)
+    if not groups and found.pieces:  # only dots: read them as they are
+        groups = [[p] for p in range(len(found.pieces))]
+    order = sorted(range(len(groups)), key=lambda g: found.box_of(groups[g])[1])
+    return [sorted(groups[g]) for g in order]
+
+
+def _attach_dots(found: Pieces, groups: list[list[int]]) -> None:
+    """A dot within a stroke width of a digit's box belongs to it (a broken-off bit)."""
+    reach = found.stroke_width
+    for position, piece in enumerate(found.pieces):
+        if not piece.dot:
+            continue
+        middle = (piece.box[0] + piece.box[2]) / 2
+        for group in groups:
+            top, left, bottom, right = found.box_of(group)
+            if (
+                left - reach <= piece.centre_x <= right + reach
+                and top - reach <= middle <= bottom + reach
+            ):
+                group.append(position)
+                break

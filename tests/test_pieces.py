@@ -1,0 +1,64 @@
+"""The ink's pieces: specks, dots, cuts where digits touch, and grouping without a model."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from handwritten.data.pieces import crop_group, find_pieces, geometric_groups
+
+
+def ink_of(strokes: list[list[tuple[int, int]]], width: int = 16, size=(320, 320)) -> np.ndarray:
+    image = Image.new("L", (size[1], size[0]), 0)
+    draw = ImageDraw.Draw(image)
+    for points in strokes:
+        if len(points) == 1:
+            (x, y), r = points[0], width / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+        else:
+            draw.line(points, fill=255, width=width, joint="curve")
+    return np.asarray(image, np.float32) / 255
+
+
+def test_columns_and_overlap_group_like_before() -> None:
+    mask = np.zeros((40, 100), bool)
+    mask[5:35, 10:14] = True  # a 1
+    mask[5:8, 40:60] = True  # a 5's hat ...
+    mask[12:35, 40:60] = True  # ... over its body
+    mask[5:35, 80:84] = True  # another 1
+    found = find_pieces(mask)
+    groups = geometric_groups(found)
+    assert [found.box_of(g) for g in groups] == [(5, 10, 35, 14), (5, 40, 35, 60), (5, 80, 35, 84)]
+
+
+def test_specks_far_smaller_than_a_stroke_are_dropped_dots_kept() -> None:
+    ink = ink_of([[(100, 60), (100, 260)], [(160, 150)]], width=16)
+    ink[20:22, 250:252] = 1.0  # dust: 4 px against a 16 px brush
+    found = find_pieces(ink >= 0.35)
+    assert found.specks == 1
+    assert 12 <= found.stroke_width <= 18
+    stick, dot = sorted(found.pieces, key=lambda p: p.area, reverse=True)
+    assert not stick.dot and dot.dot
+    assert geometric_groups(found) == [[0]]  # a stray dot beside the stick is left out
+
+
+def test_touching_digits_are_cut_at_the_thin_join() -> None:
+    def zero(dx: int) -> list[tuple[int, int]]:
+        return [(x + dx, y) for x, y in [(80, 60), (125, 100), (130, 200), (80, 250), (35, 200),
+                                          (38, 100), (80, 60)]]  # fmt: skip
+
+    found = find_pieces(ink_of([zero(0), zero(94)], width=14, size=(320, 420)) >= 0.35)
+    cuts = [p.box[1] for p in found.pieces if p.cut]
+    assert any(115 <= c <= 140 for c in cuts)  # "00" touching: a cut where they touch
+    alone = find_pieces(ink_of([zero(0)], width=14) >= 0.35)
+    assert len(alone.pieces) == 1  # narrower than tall: never cut
+
+
+def test_a_group_crop_holds_only_its_own_pieces() -> None:
+    ink = ink_of([[(60, 60), (60, 260)], [(200, 60), (200, 260)]])
+    found = find_pieces(ink >= 0.35)
+    first = crop_group(ink, found, [0])
+    assert first.box[1] < 60 < first.box[3]
+    assert first.cropped.shape == (first.box[2] - first.box[0], first.box[3] - first.box[1])
+    both = crop_group(ink, found, [0, 1])
+    assert both.cropped.sum() > 1.9 * first.cropped.sum()
