@@ -27,6 +27,11 @@ EXPECTED = {
          ("conv2", "conv", (14, 14, 64)), ("conv3", "conv", (14, 14, 64)),
          ("pool2", "pool", (7, 7, 64)), ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
     ),
+    "cnn_open": (
+        None,
+        [("conv1", "conv", (28, 28, 32)), ("dense1", "dense", (256,)),
+         ("logits", "dense", (11,))],  # the 11th output: "not a digit"
+    ),
 }  # fmt: skip
 
 

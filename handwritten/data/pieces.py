@@ -21,7 +21,8 @@ from handwritten.data.normalise import DigitCrop, normalise_crop
 
 SPECK_AREA = 0.35  # pieces smaller than this many squared stroke widths are specks
 DOT_EXTENT = 1.8  # pieces no longer than this many stroke widths are dots
-MAX_CUTS = 4  # per piece
+MAX_CUTS = 2  # per component: two or three touching digits
+CUT_HEIGHT = 0.6  # only components at least this share of the tallest are cut
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,16 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
 
 
 def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
-    """The pieces of a binary ink mask: specks dropped, dots marked, wide pieces cut where they
-    are thin (when `cut`), sorted left to right by centre."""
+    """The pieces of a binary ink mask: specks dropped, dots marked, components as tall as a
+    digit and about as wide cut where digits may touch (when `cut`; a 7's detached bar is
+    wide but short, so never cut), sorted left to right by centre."""
     components, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
         return Pieces(np.zeros(mask.shape, np.int32))
     width = estimate_width(mask)
     areas, slices = _component_stats(components, count)
     keep_min = max(4.0, SPECK_AREA * width * width, 0.01 * float(areas.max()))
+    tallest = max(where[0].stop - where[0].start for where in slices)
     labels = np.zeros(mask.shape, np.int32)
     was_cut: list[bool] = []
     component_of: list[int] = []
@@ -126,7 +129,8 @@ def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
             specks += 1
             continue
         own = components[where] == number
-        edges = [0, *(_cut_columns(own, width) if cut else []), own.shape[1]]
+        tall = own.shape[0] >= CUT_HEIGHT * tallest
+        edges = [0, *(_cut_columns(own, width) if cut and tall else []), own.shape[1]]
         for side, (start, stop) in enumerate(itertools.pairwise(edges)):
             part = np.zeros_like(own)
             part[:, start:stop] = own[:, start:stop]

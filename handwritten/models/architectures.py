@@ -3,7 +3,9 @@
 - ``mlp``: the seed's MLP (dense 100 ReLU, dense 10).
 - ``lenet``: the seed's LeNet (conv5x5x20, maxpool2, conv5x5x50, maxpool2, dense 500 ReLU,
   dense 10), with identity conv activations as in the seed.
-- ``cnn``: a modern small CNN (3x3 conv / batch norm / ReLU blocks, dropout), the default model.
+- ``cnn``: a modern small CNN (3x3 conv / batch norm / ReLU blocks, dropout).
+- ``cnn_open``: the same CNN with an 11th output, "not a digit" (open-set recognition), trained
+  on generated non-digits as well: the default model.
 
 Every model returns its activations layer by layer (``model.trace(x)``), each tagged with a kind
 from the model's own description, so the Explain page never guesses a layer's type from its name.
@@ -148,7 +150,7 @@ class CNN(DigitModel):
 
     arch = "cnn"
 
-    def __init__(self, *, dropout: float = 0.3, rngs: nnx.Rngs):
+    def __init__(self, *, dropout: float = 0.3, classes: int = 10, rngs: nnx.Rngs):
         self.conv1 = nnx.Conv(1, 32, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
         self.norm1 = nnx.BatchNorm(32, momentum=0.9, rngs=rngs)
         self.conv2 = nnx.Conv(32, 64, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
@@ -158,7 +160,9 @@ class CNN(DigitModel):
         self.dense1 = nnx.Linear(7 * 7 * 64, 256, use_bias=False, rngs=rngs)
         self.norm4 = nnx.BatchNorm(256, momentum=0.9, rngs=rngs)
         self.dropout = nnx.Dropout(dropout)
-        self.dense2 = nnx.Linear(256, 10, rngs=rngs)
+        self.dense2 = nnx.Linear(256, classes, rngs=rngs)
+        if classes != 10:
+            self.arch = "cnn_open"
 
     def trace(self, x_nhwc, *, train=False, dropout_key=None):
         frozen = not train
@@ -207,7 +211,13 @@ REGISTRY: dict[str, ModelSpec] = {
         "Modern small CNN: 3x3 conv/BN/ReLU blocks 32-pool-64-64-pool, dense 256, dropout 0.3",
         lambda r: CNN(rngs=r),
     ),
+    "cnn_open": ModelSpec(
+        "cnn_open",
+        "The cnn with an 11th output, 'not a digit', trained on generated non-digits too",
+        lambda r: CNN(classes=11, rngs=r),
+    ),
 }
+NOT_A_DIGIT = 10  # the class index of "not a digit" in a model with 11 outputs
 
 
 def create_model(arch: str, seed: int = 0) -> DigitModel:

@@ -1,7 +1,12 @@
-"""Prediction for people: any image in, digits (or an honest "no digit" / "unsure") out.
+"""Prediction for people: any image in, digits (or an honest "no digit" / "not a digit" /
+"unsure") out.
 
 `Predictor` holds one model read-only and answers through `handwritten.models.inference`, whose
 jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles.
+Probabilities are calibrated: the logits are divided by the temperature fitted on held-out data
+(kept in the checkpoint's metadata), and "unsure" means a calibrated confidence below the
+threshold chosen on held-out data. Several digits are found by recognition
+(`handwritten.recognition.segmentation`). A model with an 11th output reads "not a digit" too.
 """
 
 from __future__ import annotations
@@ -13,14 +18,32 @@ from typing import Any
 import numpy as np
 from flax import nnx
 from PIL import Image
+from scipy.special import log_softmax
 
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.models.architectures import DigitModel, split_model
 from handwritten.models.inference import SERVING_BUCKETS, infer
 from handwritten.models.store import ModelInfo, load_model
+from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, Reading, segment
 from handwritten.runtime.device import enable_compile_cache
 
-UNSURE_BELOW = 0.7  # a top probability below this is reported as "unsure"
+UNSURE_BELOW = 0.7  # the threshold of a model without a calibration of its own
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a model's logits become honest probabilities, and where "unsure" starts."""
+
+    temperature: float = 1.0
+    unsure_below: float = UNSURE_BELOW
+
+    @classmethod
+    def of(cls, meta: dict[str, Any] | None) -> Calibration:
+        values = (meta or {}).get("calibration") or {}
+        return cls(
+            temperature=float(values.get("temperature", 1.0)),
+            unsure_below=float(values.get("unsure_below", UNSURE_BELOW)),
+        )
 
 
 @dataclass
@@ -36,7 +59,10 @@ class Prediction:
     """The answer for one image.
 
     `label` is the digit when exactly one was found, else None; `digits` is the string read
-    left to right ("" for none); `confidence` is the least confident digit's probability.
+    left to right ("" for none and for "not a digit"); `confidence` is the least confident
+    digit's calibrated probability (for "not a digit": how sure the model is of that);
+    `probabilities` are that digit's ten calibrated digit probabilities, which sum to one minus
+    the probability that it is not a digit.
     """
 
     label: int | None
@@ -47,6 +73,8 @@ class Prediction:
     reason: str
     per_digit: list[DigitPrediction] = field(default_factory=list)
     preprocessed: PreprocessResult | None = None
+    not_a_digit: bool = False
+    threshold: float = UNSURE_BELOW  # the calibrated confidence below which it is "unsure"
 
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {
@@ -69,11 +97,15 @@ class Prediction:
 class Predictor:
     """A read-only model ready to answer: safe to share between threads and sessions."""
 
-    def __init__(self, model: DigitModel, info: ModelInfo | None = None):
+    def __init__(
+        self, model: DigitModel, info: ModelInfo | None = None, prior: Prior | None = None
+    ):
         enable_compile_cache()
         self.graphdef, self.params, self.batch_stats = split_model(model)
         self.info = info
         self.arch = model.arch
+        self.calibration = Calibration.of(info.meta if info else None)
+        self.prior = prior or Prior()
 
     @classmethod
     def load(cls, spec: str | Path = "default") -> Predictor:
@@ -85,43 +117,85 @@ class Predictor:
         """A fresh module view of the weights (for the Explain page); never mutate it."""
         return nnx.merge(self.graphdef, self.params, self.batch_stats)
 
-    def probabilities(self, images_n28: np.ndarray) -> np.ndarray:
-        """Softmax probabilities (N, 10) for preprocessed images (N, 28, 28) in [0, 1]."""
+    def logits(self, images_n28: np.ndarray) -> np.ndarray:
+        """Raw logits (N, K) for preprocessed images (N, 28, 28) in [0, 1]."""
         images = np.asarray(images_n28, np.float32)
         return infer(
-            self.graphdef, self.params, self.batch_stats, images, output="probabilities",
+            self.graphdef, self.params, self.batch_stats, images, output="logits",
             buckets=SERVING_BUCKETS,
         )  # fmt: skip
+
+    def log_probabilities(self, images_n28: np.ndarray) -> np.ndarray:
+        """Calibrated log-probabilities (N, K) over every class the model has."""
+        logits = self.logits(images_n28).astype(np.float64)
+        return log_softmax(logits / self.calibration.temperature, axis=1)
+
+    def probabilities(self, images_n28: np.ndarray) -> np.ndarray:
+        """Calibrated digit probabilities (N, 10); a row sums to 1 - P(not a digit)."""
+        return np.exp(self.log_probabilities(images_n28))[:, :10]
 
     def warm_up(self) -> None:
         """Compile every batch size one drawing can need, before the first user waits."""
         for size in SERVING_BUCKETS:
-            self.probabilities(np.zeros((size, 28, 28), np.float32))
+            self.logits(np.zeros((size, 28, 28), np.float32))
 
     def predict(
         self, image: np.ndarray | bytes | Path | Image.Image, *, multi: bool = True
     ) -> Prediction:
-        """Preprocess any image and read its digits."""
+        """Preprocess any image and read its digits: which pieces of ink form which digit is
+        decided by recognition (unless `multi` is False: then all ink is one digit)."""
         prepared = preprocess(image, multi=multi)
         if prepared.is_blank:
             return Prediction(
                 label=None, digits="", confidence=0.0, probabilities=[0.0] * 10, unsure=False,
                 reason=f"no digit: {prepared.reason}", preprocessed=prepared,
+                threshold=self.calibration.unsure_below,
             )  # fmt: skip
-        probs = self.probabilities(prepared.images_n28)
+        reading = self._read(prepared) if multi and prepared.pieces is not None else None
+        if reading is not None:
+            prepared.digits, prepared.groups = reading.crops, reading.groups
+            log_p, labels = reading.log_probabilities, reading.labels
+        else:
+            log_p = self.log_probabilities(prepared.images_n28)
+            labels = [int(row.argmax()) for row in log_p]
+        return self._answer(prepared, np.exp(log_p), labels)
+
+    def _read(self, prepared: PreprocessResult) -> Reading | None:
+        assert prepared.pieces is not None
+        return segment(prepared.ink, prepared.pieces, self.log_probabilities, self.prior)
+
+    def _answer(
+        self, prepared: PreprocessResult, probs_nk: np.ndarray, labels: list[int]
+    ) -> Prediction:
+        threshold = self.calibration.unsure_below
         per_digit = [
-            DigitPrediction(int(p.argmax()), float(p.max()), [float(v) for v in p], crop.box)
-            for p, crop in zip(probs, prepared.digits, strict=True)
+            DigitPrediction(label, float(p[label]), [float(v) for v in p[:10]], crop.box)
+            for p, label, crop in zip(probs_nk, labels, prepared.digits, strict=True)
         ]
+        rejected = [d for d in per_digit if d.label == NOT_A_DIGIT]
+        if rejected:
+            surest = max(rejected, key=lambda d: d.confidence)
+            what = "this" if len(per_digit) == 1 else "part of this drawing"
+            return Prediction(
+                label=None, digits="", confidence=surest.confidence,
+                probabilities=surest.probabilities, unsure=surest.confidence < threshold,
+                reason=f"not a digit: {what} does not look like any digit to the model "
+                f"({surest.confidence:.0%} sure)",
+                per_digit=per_digit, preprocessed=prepared, not_a_digit=True, threshold=threshold,
+            )  # fmt: skip
         weakest = min(per_digit, key=lambda d: d.confidence)
-        unsure = weakest.confidence < UNSURE_BELOW
+        unsure = weakest.confidence < threshold
         return Prediction(
             label=per_digit[0].label if len(per_digit) == 1 else None,
             digits="".join(str(d.label) for d in per_digit),
             confidence=weakest.confidence,
             probabilities=weakest.probabilities,
             unsure=unsure,
-            reason="low confidence: this may not be a digit" if unsure else "",
+            reason=f"unsure: {weakest.confidence:.0%} is below the {threshold:.0%} threshold; it "
+            "may not be a digit, or is drawn in a way MNIST rarely shows"
+            if unsure
+            else "",
             per_digit=per_digit,
             preprocessed=prepared,
+            threshold=threshold,
         )

@@ -1,0 +1,156 @@
+"""Segmentation by recognition: which pieces of ink form which digit, decided by the model.
+
+Grouping ink by geometry alone reads a 5 whose hat is not joined to its body as "52", a 1 with
+a separate flag as "14", and two digits that touch as one. So the pieces of ink
+(`handwritten.data.pieces`: connected strokes, parts of cut components, dots), ordered left to
+right by their centres, are grouped in every way that keeps each digit's pieces contiguous in
+that order and close together (a few stroke widths apart at most). Every candidate group is
+normalised and read by the model in one batch, and dynamic programming picks the reading with
+the highest total log-probability, minus a prior that prefers fewer, well-formed digits: a cost
+per digit, a cost for parting a connected component, a cost for leaving a dot out, and a cost
+for a group much wider than tall. With a model that has a "not a digit" class, a group may be
+read as not a digit too, at a further cost, so that ink is called "not a digit" only when no
+digit reading explains it reasonably well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from handwritten.data.normalise import DigitCrop
+from handwritten.data.pieces import Pieces, crop_group
+from handwritten.models.architectures import NOT_A_DIGIT
+
+__all__ = ["NOT_A_DIGIT", "Prior", "Reading", "candidate_runs", "segment"]
+
+LogProbabilities = Callable[[np.ndarray], np.ndarray]  # images (N, 28, 28) -> (N, K) log p
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The prior over readings, in log-probability units (tuned on held-out sets only)."""
+
+    per_digit: float = 2.0  # each digit read costs this: fewer digits unless the ink says so
+    not_a_digit: float = 3.0  # further cost of reading a group as "not a digit"
+    cut: float = 1.5  # parting one connected component between two digits
+    skip_dot: float = 1.0  # leaving a dot (about one brush dab) out of the reading
+    wide: float = 2.0  # per unit of width / height above `wide_from`
+    wide_from: float = 1.3
+    gap: float = 1.0  # per stroke width of side-by-side gap inside one digit
+    max_pieces: int = 5  # pieces in one digit at most
+    max_gap: float = 1.5  # stroke widths between a digit's pieces (side by side) at most
+    max_candidates: int = 256  # beyond this many candidate groups, read the geometric groups
+
+
+@dataclass
+class Reading:
+    """The chosen grouping: each group's pieces, crop, class and log-probabilities."""
+
+    groups: list[list[int]]  # positions in `Pieces.pieces`
+    crops: list[DigitCrop]
+    labels: list[int]  # 0-9, or NOT_A_DIGIT
+    log_probabilities: np.ndarray  # (len(groups), K)
+    skipped: list[int]  # dots left out
+    candidates: int  # how many groups were read to choose this one
+
+
+def _horizontal_gap(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> int:
+    return max(0, other[1] - box[3], box[1] - other[3])
+
+
+def candidate_runs(found: Pieces, prior: Prior) -> dict[tuple[int, int], float]:
+    """Runs [start, stop) of pieces (in left-to-right order) that may form one digit, with the
+    sum of their side-by-side gaps in stroke widths: each next piece at most `max_gap` stroke
+    widths beside the run so far (a 5's hat, a 4's bar or a 7's bar overlap their digit's
+    columns; neighbouring digits usually stand further apart)."""
+    runs = {}
+    width = max(found.stroke_width, 1.0)
+    for start in range(len(found.pieces)):
+        box, gaps = found.pieces[start].box, 0.0
+        for stop in range(start + 1, min(start + prior.max_pieces, len(found.pieces)) + 1):
+            piece = found.pieces[stop - 1].box
+            gap = _horizontal_gap(box, piece) / width
+            if gap > prior.max_gap:
+                break
+            gaps += gap
+            box = (min(box[0], piece[0]), min(box[1], piece[1]),
+                   max(box[2], piece[2]), max(box[3], piece[3]))  # fmt: skip
+            runs[(start, stop)] = gaps
+    return runs
+
+
+def _split_cost(found: Pieces, start: int, stop: int, prior: Prior) -> float:
+    """Half the cut cost for each component this run holds only part of (the other half is
+    charged to the run holding the rest)."""
+    inside = {found.pieces[i].component for i in range(start, stop)}
+    outside = {p.component for i, p in enumerate(found.pieces) if not start <= i < stop}
+    return 0.5 * prior.cut * len(inside & outside)
+
+
+def _run_score(
+    found: Pieces, run: tuple[int, int], gaps: float, log_p: np.ndarray, prior: Prior
+) -> tuple[float, int]:
+    """The best (score, class) of one run read as one digit or as not a digit."""
+    top, left, bottom, right = found.box_of(list(range(*run)))
+    aspect = (right - left) / max(bottom - top, 1)
+    shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * gaps
+    cost = prior.per_digit + shape + _split_cost(found, *run, prior)
+    digit = int(np.argmax(log_p[:10]))
+    best = (float(log_p[digit]) - cost, digit)
+    if len(log_p) > NOT_A_DIGIT:
+        rejected = float(log_p[NOT_A_DIGIT]) - cost - prior.not_a_digit
+        if rejected > best[0]:
+            best = (rejected, NOT_A_DIGIT)
+    return best
+
+
+def segment(
+    ink: np.ndarray, found: Pieces, log_probabilities: LogProbabilities, prior: Prior = Prior()
+) -> Reading | None:
+    """The best reading of the pieces, or None when there are too many to search."""
+    pieces = found.pieces
+    runs = candidate_runs(found, prior)
+    if not pieces or len(runs) > prior.max_candidates:
+        return None
+    crops = [crop_group(ink, found, list(range(*run))) for run in runs]
+    log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
+    scored = {
+        run: (*_run_score(found, run, gaps, lp, prior), index)
+        for index, ((run, gaps), lp) in enumerate(zip(runs.items(), log_p, strict=True))
+    }
+    all_dots = all(p.dot for p in pieces)
+    best = [0.0] + [-np.inf] * len(pieces)
+    back: list[tuple[int, int] | None] = [None] * (len(pieces) + 1)  # (start, run index or -1)
+    for stop in range(1, len(pieces) + 1):
+        if pieces[stop - 1].dot and not all_dots and best[stop - 1] - prior.skip_dot > best[stop]:
+            best[stop], back[stop] = best[stop - 1] - prior.skip_dot, (stop - 1, -1)
+        for start in range(max(0, stop - prior.max_pieces), stop):
+            entry = scored.get((start, stop))
+            if entry is not None and best[start] + entry[0] > best[stop]:
+                best[stop], back[stop] = best[start] + entry[0], (start, entry[2])
+    groups, labels, chosen, skipped = [], [], [], []
+    stop = len(pieces)
+    while stop > 0:
+        step = back[stop]
+        if step is None:  # unreachable (cannot happen: every single piece is a run)
+            return None
+        start, index = step
+        if index < 0:
+            skipped.append(stop - 1)
+        else:
+            groups.append(list(range(start, stop)))
+            labels.append(scored[(start, stop)][1])
+            chosen.append(index)
+        stop = start
+    order = list(reversed(range(len(groups))))
+    return Reading(
+        groups=[groups[i] for i in order],
+        crops=[crops[chosen[i]] for i in order],
+        labels=[labels[i] for i in order],
+        log_probabilities=log_p[[chosen[i] for i in order]],
+        skipped=sorted(skipped),
+        candidates=len(runs),
+    )

@@ -1,0 +1,168 @@
+"""Segmentation by recognition: the dynamic programme on a stand-in scorer, and reference
+drawings read by the shipped model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from handwritten.data.pieces import find_pieces
+from handwritten.models.store import SHIPPED_CHECKPOINT
+from handwritten.recognition.predictor import Predictor
+from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, candidate_runs, segment
+
+Strokes = list[list[tuple[int, int]]]
+
+
+def canvas(strokes: Strokes, brush: int = 20, size: tuple[int, int] = (320, 320)) -> np.ndarray:
+    """White strokes on a transparent canvas; a one-point stroke is a dot of the brush."""
+    image = Image.new("RGBA", (size[1], size[0]), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for points in strokes:
+        if len(points) == 1:
+            (x, y), r = points[0], brush / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, 255))
+        else:
+            draw.line(points, fill=(255, 255, 255, 255), width=brush, joint="curve")
+    return np.asarray(image)
+
+
+def ink(strokes: Strokes, size: tuple[int, int] = (320, 320)) -> np.ndarray:
+    return canvas(strokes, size=size)[..., 3].astype(np.float32) / 255
+
+
+# ---------------------------------------------------------------------------------------------
+# The search, with a stand-in for the model
+
+
+def scorer(rule):
+    """Log-probabilities from a rule on each candidate image: rule(image) -> (class, p)."""
+
+    def log_probabilities(images: np.ndarray) -> np.ndarray:
+        out = np.full((len(images), 11), np.log(1e-3))
+        for row, image in zip(out, images, strict=True):
+            label, p = rule(image)
+            row[label] = np.log(p)
+        return out
+
+    return log_probabilities
+
+
+TWO_BARS = [[(80, 60), (80, 260)], [(240, 60), (240, 260)]]
+
+
+def test_two_far_apart_strokes_are_never_one_candidate() -> None:
+    found = find_pieces(ink(TWO_BARS) >= 0.35)
+    assert list(candidate_runs(found, Prior())) == [(0, 1), (1, 2)]
+
+
+def table(*rows: tuple[int, float]):
+    """Log-probabilities given per candidate, in the order the candidates are read."""
+
+    def log_probabilities(images: np.ndarray) -> np.ndarray:
+        assert len(images) == len(rows)
+        out = np.full((len(rows), 11), np.log(1e-3))
+        for row, (label, p) in zip(out, rows, strict=True):
+            row[label] = np.log(p)
+        return out
+
+    return log_probabilities
+
+
+def test_the_grouping_the_model_reads_best_wins() -> None:
+    hat_and_body = [[(100, 60), (200, 60)], [(100, 90), (100, 250), (200, 250)]]
+    found = find_pieces(ink(hat_and_body) >= 0.35)
+    assert len(found.pieces) == 2
+    assert list(candidate_runs(found, Prior())) == [(0, 1), (0, 2), (1, 2)]
+    # Hat alone, both, body alone: a sure 5 for both wins over two middling digits ...
+    reading = segment(ink(hat_and_body), found, table((7, 0.6), (5, 0.99), (6, 0.6)))
+    assert reading is not None and reading.labels == [5] and reading.groups == [[0, 1]]
+    # ... and two sure digits win over a weak whole once they pay for the extra digit.
+    close_bars = [[(140, 60), (140, 260)], [(180, 60), (180, 260)]]  # "11", a brush apart
+    found = find_pieces(ink(close_bars) >= 0.35)
+    assert list(candidate_runs(found, Prior())) == [(0, 1), (0, 2), (1, 2)]
+    reading = segment(ink(close_bars), found, table((1, 0.99), (4, 0.05), (1, 0.99)))
+    assert reading is not None and reading.labels == [1, 1]
+
+
+def test_a_stray_dot_is_left_out() -> None:
+    strokes = [[(150, 50), (150, 270)], [(215, 160)]]
+    found = find_pieces(ink(strokes) >= 0.35)
+    assert [p.dot for p in found.pieces] == [False, True]
+    wide = lambda im: (im > 0.3).any(axis=0).sum() >= 12  # noqa: E731
+    read_dot_as_zero = scorer(lambda im: (0, 0.9) if wide(im) else (1, 0.99))
+    reading = segment(ink(strokes), found, read_dot_as_zero)
+    assert reading.labels == [1] and reading.skipped == [1]
+
+
+def test_not_a_digit_only_when_no_digit_reads_well() -> None:
+    found = find_pieces(ink(TWO_BARS[:1]) >= 0.35)
+
+    def one_or_not(p_one: float, p_not: float):
+        def log_probabilities(images: np.ndarray) -> np.ndarray:
+            out = np.full((len(images), 11), np.log(1e-6))
+            out[:, 1], out[:, NOT_A_DIGIT] = np.log(p_one), np.log(p_not)
+            return out
+
+        return log_probabilities
+
+    # "not a digit" costs more than a digit: a weak 1 (0.3) still beats a likelier "not" (0.7)
+    assert segment(ink(TWO_BARS[:1]), found, one_or_not(0.3, 0.7)).labels == [1]
+    assert segment(ink(TWO_BARS[:1]), found, one_or_not(1e-4, 0.999)).labels == [NOT_A_DIGIT]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference drawings, read by the shipped model
+
+
+FIVE_DETACHED_HAT = [
+    [(165, 55), (240, 55)],
+    [(140, 88), (130, 150), (195, 150), (215, 205), (180, 255), (115, 245)],
+]
+SEVEN_DETACHED_BAR = [[(80, 60), (215, 60)], [(240, 85), (160, 275)]]
+ONE_AND_A_DOT = [[(150, 45), (160, 275)], [(215, 170)]]
+ONE_WITH_A_FLAG = [[(128, 88), (148, 66)], [(165, 45), (165, 275)]]
+FOUR_TWO_STROKES = [[(125, 45), (95, 190), (215, 190)], [(180, 95), (180, 290)]]
+FORTY_SEVEN = [[(70, 60), (45, 185), (140, 185)], [(115, 110), (115, 275)],
+               [(175, 70), (275, 70), (210, 275)]]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    if not SHIPPED_CHECKPOINT.is_file():
+        pytest.fail("the shipped default model is missing from the package")
+    predictor = Predictor.load("default")
+    predictor.warm_up()
+    return predictor
+
+
+@pytest.mark.parametrize(
+    ("strokes", "expected"),
+    [(FIVE_DETACHED_HAT, "5"), (SEVEN_DETACHED_BAR, "7"), (ONE_AND_A_DOT, "1"),
+     (ONE_WITH_A_FLAG, "1"), (FOUR_TWO_STROKES, "4"), (FORTY_SEVEN, "47")],
+    ids=["5-hat", "7-bar", "1-dot", "1-flag", "4-two-strokes", "47"],
+)  # fmt: skip
+def test_reference_drawings(predictor: Predictor, strokes: Strokes, expected: str) -> None:
+    prediction = predictor.predict(canvas(strokes))
+    assert prediction.digits == expected, prediction.reason
+    assert not prediction.unsure, prediction.confidence
+
+
+def test_a_speck_is_ignored(predictor: Predictor) -> None:
+    image = canvas(SEVEN_DETACHED_BAR).copy()
+    image[300:303, 20:23] = 255  # dust, far smaller than the 20 px brush
+    prediction = predictor.predict(image)
+    assert prediction.digits == "7"
+    assert prediction.preprocessed is not None and prediction.preprocessed.pieces.specks == 1
+
+
+def test_a_spaced_string_still_splits(predictor: Predictor) -> None:
+    digits = [
+        [(40, 60), (40, 260)],  # 1
+        [(90, 70), (150, 70), (110, 260)],  # 7
+        [(230, 60), (195, 170), (270, 170)],
+        [(255, 120), (255, 260)],
+    ]  # 4
+    prediction = predictor.predict(canvas(digits, brush=14, size=(320, 320)))
+    assert prediction.digits == "174"
