@@ -13,21 +13,51 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from handwritten.models.store import load_model
 
     restored, info = load_model(args.model)
+    if args.set == "latency":
+        return _evaluate_latency(args, restored.model, info)
     if args.set != "mnist":
         return _evaluate_realistic(args, restored.model, info)
     from handwritten.data.mnist import load_split
+    from handwritten.evaluation.calibration import expected_calibration_error, softmax_t
     from handwritten.evaluation.metrics import evaluate
     from handwritten.models.inference import infer_model
+    from handwritten.recognition.predictor import Calibration
 
     test = load_split("test").subset(args.limit)
-    result = evaluate(test.labels_n, infer_model(restored.model, test.images_nhw))
-    output = {"model": info.name, "arch": info.arch, "set": args.set} | result.to_dict()
+    logits = infer_model(restored.model, test.images_nhw)
+    result = evaluate(test.labels_n, logits)
+    temperature = Calibration.of(info.meta).temperature
+    ece = {}
+    for key, t in (("ece_uncalibrated", 1.0), ("ece", temperature)):
+        probabilities = softmax_t(logits, t)
+        right = probabilities.argmax(1) == test.labels_n
+        ece[key] = expected_calibration_error(probabilities.max(1), right)
+    output = {"model": info.name, "arch": info.arch, "set": args.set} | result.to_dict() | ece
     if args.json:
-        emit_json(output)
+        emit_json(output | {"temperature": temperature})
         return 0
-    print(f"{info.name} ({info.arch}) on {args.set}: {result.accuracy:.2%} of {result.n}")
+    print(
+        f"{info.name} ({info.arch}) on {args.set}: {result.accuracy:.2%} of {result.n}; "
+        f"ECE {ece['ece']:.2%} at temperature {temperature:.3f} "
+        f"(uncalibrated {ece['ece_uncalibrated']:.2%})"
+    )
     for digit, accuracy in enumerate(result.per_class_accuracy):
         print(f"  {digit}: {accuracy:.2%}")
+    return 0
+
+
+def _evaluate_latency(args: argparse.Namespace, model: Any, info: Any) -> int:
+    from handwritten.evaluation.latency import measure
+    from handwritten.recognition.predictor import Predictor
+    from handwritten.runtime.device import describe_device
+
+    figures = measure(Predictor(model, info))
+    if args.json:
+        emit_json({"model": info.name, "arch": info.arch, "device": describe_device()} | figures)
+        return 0
+    print(f"{info.name} ({info.arch}) on {describe_device()}, medians of warm runs:")
+    for key, value in figures.items():
+        print(f"  {key}: {value:.2f} ms")
     return 0
 
 

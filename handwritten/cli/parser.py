@@ -70,9 +70,9 @@ def _add_models(commands: Commands) -> None:
     evaluate = commands.add_parser("evaluate", help="accuracy of a model")
     evaluate.add_argument("--model", default="default", help="default, a run dir or a checkpoint")
     evaluate.add_argument(
-        "--set", choices=("mnist", *REALISTIC_SETS), default="mnist",
-        help="MNIST test set, or a realistic set: canvas drawings, photos, multi-digit strings, "
-        "non-digits",
+        "--set", choices=("mnist", *REALISTIC_SETS, "latency"), default="mnist",
+        help="MNIST test set; a realistic set: canvas drawings, photos, multi-digit strings, "
+        "non-digits; or prediction latency",
     )  # fmt: skip
     evaluate.add_argument(
         "--source", choices=DIGIT_SOURCES, default="test",

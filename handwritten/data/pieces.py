@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from handwritten.data.normalise import DigitCrop, normalise_crop
+from handwritten.data.normalise import DigitCrop, estimate_width, normalise_crop
 
 SPECK_AREA = 0.35  # pieces smaller than this many squared stroke widths are specks
 DOT_EXTENT = 1.8  # pieces no longer than this many stroke widths are dots
 MAX_CUTS = 2  # per component: two or three touching digits
+FRINGE = 2  # px of anti-aliased edge below the ink threshold that belong to a stroke
 CUT_HEIGHT = 0.6  # only components at least this share of the tallest are cut
 
 
@@ -54,20 +55,13 @@ class Pieces:
     pieces: list[Piece] = field(default_factory=list)
     stroke_width: float = 0.0  # pixels of the ink image
     specks: int = 0  # how many specks were dropped
+    owner: np.ndarray | None = None  # `labels` grown by `FRINGE` px: who owns the faint edges
 
     def box_of(self, members: list[int]) -> tuple[int, int, int, int]:
         boxes = np.array([self.pieces[m].box for m in members])
         top, left = boxes[:, :2].min(axis=0)
         bottom, right = boxes[:, 2:].max(axis=0)
         return int(top), int(left), int(bottom), int(right)
-
-
-def estimate_width(mask: np.ndarray) -> float:
-    """Stroke width from area and outline: a stroke of length L and width w covers L * w pixels
-    and has about 2 L outline pixels (far cheaper than a distance transform of the image)."""
-    inner = ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=0)
-    outline = int(mask.sum() - inner.sum())
-    return 2.0 * float(mask.sum()) / max(outline, 1)
 
 
 def _component_stats(labels: np.ndarray, count: int) -> tuple[np.ndarray, list[tuple[slice, ...]]]:
@@ -155,22 +149,35 @@ def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
                   was_cut[number - 1], component_of[number - 1])
         )  # fmt: skip
     pieces.sort(key=lambda p: p.centre_x)
-    return Pieces(labels, pieces, width, specks)
+    return Pieces(labels, pieces, width, specks, _owners(labels))
+
+
+def _owners(labels: np.ndarray) -> np.ndarray:
+    """Each pixel within `FRINGE` px of a piece belongs to the nearest piece (computed once,
+    so a candidate digit's crop needs no dilation of its own)."""
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    top, left = max(0, rows[0] - FRINGE - 1), max(0, cols[0] - FRINGE - 1)
+    bottom, right = rows[-1] + FRINGE + 2, cols[-1] + FRINGE + 2
+    local = labels[top:bottom, left:right]
+    distance, (near_rows, near_cols) = ndimage.distance_transform_edt(
+        local == 0, return_indices=True
+    )
+    owner = np.zeros_like(labels)
+    owner[top:bottom, left:right] = np.where(distance <= FRINGE, local[near_rows, near_cols], 0)
+    return owner
 
 
 def crop_group(ink: np.ndarray, found: Pieces, members: list[int]) -> DigitCrop:
     """One candidate digit (pieces `members`, positions in `found.pieces`) to the model input:
     its ink with the anti-aliased fringe, and no ink of any other piece."""
     top, left, bottom, right = found.box_of(members)
-    pad = 2
-    t, b = max(0, top - pad), min(ink.shape[0], bottom + pad)
-    lo, hi = max(0, left - pad), min(ink.shape[1], right + pad)
-    local = found.labels[t:b, lo:hi]
-    own = np.isin(local, [found.pieces[m].index for m in members])
-    region = ndimage.binary_dilation(own, structure=np.ones((3, 3), bool), iterations=2)
-    region &= (local == 0) | own
-    cropped = np.where(region, ink[t:b, lo:hi], 0.0)[top - t : bottom - t, left - lo : right - lo]
-    return normalise_crop(cropped.astype(np.float32), (top, left, bottom, right))
+    owner = found.owner if found.owner is not None else _owners(found.labels)
+    local = owner[top:bottom, left:right]
+    region = np.zeros(local.shape, bool)
+    for m in members:
+        region |= local == found.pieces[m].index
+    cropped = np.where(region, ink[top:bottom, left:right], 0.0).astype(np.float32)
+    return normalise_crop(cropped, (top, left, bottom, right))
 
 
 def geometric_groups(found: Pieces) -> list[list[int]]:

@@ -35,11 +35,13 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 
 
 def evaluate(labels: np.ndarray, logits: np.ndarray) -> Evaluation:
-    """Score `logits` (N, 10) against integer `labels` (N,)."""
+    """Score `logits` (N, 10), or (N, 11) with "not a digit" last, against digit `labels`
+    (N,): a digit read as "not a digit" is wrong, as any other wrong answer."""
     logits = np.asarray(logits)
-    if logits.ndim != 2 or logits.shape != (len(labels), N_CLASSES):
-        raise ValueError(f"logits must be ({len(labels)}, 10), got {logits.shape}")
-    return evaluate_predictions(labels, logits.argmax(axis=1))
+    if logits.ndim != 2 or logits.shape[0] != len(labels) or logits.shape[1] not in (10, 11):
+        raise ValueError(f"logits must be ({len(labels)}, 10 or 11), got {logits.shape}")
+    predictions = logits.argmax(axis=1)
+    return evaluate_predictions(labels, np.where(predictions >= N_CLASSES, -1, predictions))
 
 
 def evaluate_predictions(labels: np.ndarray, predictions: np.ndarray) -> Evaluation:

@@ -42,6 +42,15 @@ def _forward(
     return jax.nn.softmax(logits, axis=-1) if output == "probabilities" else logits
 
 
+def output_classes(graphdef: Any, params: nnx.State, batch_stats: nnx.State) -> int:
+    """How many classes a model outputs (10, or 11 with "not a digit"), traced on shapes only."""
+
+    def logits(p: nnx.State, b: nnx.State) -> jax.Array:
+        return nnx.merge(graphdef, p, b)(jnp.zeros((1, 28, 28, 1), jnp.float32))
+
+    return int(jax.eval_shape(logits, params, batch_stats).shape[-1])
+
+
 def bucket_for(count: int, buckets: tuple[int, ...] = BUCKETS) -> int:
     """The padded batch size that serves `count` images (count <= the largest bucket)."""
     return next(size for size in buckets if size >= count)
@@ -72,7 +81,7 @@ def infer(
         outputs.append(np.asarray(values)[: len(chunk)])
     if outputs:
         return np.concatenate(outputs)
-    return np.zeros((0, 10), np.float32)
+    return np.zeros((0, output_classes(graphdef, params, batch_stats)), np.float32)
 
 
 def infer_model(

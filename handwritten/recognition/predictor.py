@@ -22,7 +22,7 @@ from scipy.special import log_softmax
 
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.models.architectures import DigitModel, split_model
-from handwritten.models.inference import SERVING_BUCKETS, infer
+from handwritten.models.inference import SERVING_BUCKETS, infer, output_classes
 from handwritten.models.store import ModelInfo, load_model
 from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, Reading, segment
 from handwritten.runtime.device import enable_compile_cache
@@ -104,6 +104,7 @@ class Predictor:
         self.graphdef, self.params, self.batch_stats = split_model(model)
         self.info = info
         self.arch = model.arch
+        self.classes = output_classes(self.graphdef, self.params, self.batch_stats)
         self.calibration = Calibration.of(info.meta if info else None)
         self.prior = prior or Prior()
 

@@ -5,7 +5,8 @@ preprocessing then re-fits them to 20 px and re-centres them by mass. So an augm
 random affine distortion and stroke-width change of an MNIST digit, *re-normalised the way
 `preprocess` would* (longest side 20 px, centre of mass at (14, 14)), plus a little jitter, blur
 and gain. That teaches the model what preprocessed user drawings look like rather than shifted
-MNIST digits.
+MNIST digits. Sometimes a stroke is broken (a small disc of ink erased), because people lift the
+pen and segmentation then hands the model a digit with a gap in it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class AugmentConfig:
     fit_jitter: float = 0.08  # relative error of the re-fit size
     blur_prob: float = 0.2
     gain_range: tuple[float, float] = (0.8, 1.0)
+    break_prob: float = 0.15  # erase a disc of ink: a stroke drawn in two parts
+    break_radius: tuple[float, float] = (0.8, 1.8)
 
 
 def _warp(image_hw: jax.Array, matrix: jax.Array, source_centre: jax.Array) -> jax.Array:
@@ -68,9 +71,23 @@ def _refit(image_hw: jax.Array, key: jax.Array, config: AugmentConfig) -> jax.Ar
     return _warp(image_hw, jnp.eye(2) * inverse_scale, centre - shift * inverse_scale)
 
 
+def _break_stroke(image_hw: jax.Array, key: jax.Array, config: AugmentConfig) -> jax.Array:
+    """Erase a soft disc around a random ink pixel (chosen in proportion to its ink squared)."""
+    k_where, k_radius = jax.random.split(key)
+    flat = image_hw.reshape(-1)
+    index = jax.random.categorical(k_where, jnp.log(flat * flat + 1e-8))
+    row, col = index // SIZE, index % SIZE
+    radius = jax.random.uniform(
+        k_radius, minval=config.break_radius[0], maxval=config.break_radius[1]
+    )
+    yy, xx = jnp.meshgrid(jnp.arange(SIZE), jnp.arange(SIZE), indexing="ij")
+    distance = jnp.sqrt((yy - row) ** 2 + (xx - col) ** 2)
+    return image_hw * jnp.clip(distance - radius + 0.5, 0.0, 1.0)
+
+
 def augment_one(image_hw: jax.Array, key: jax.Array, config: AugmentConfig) -> jax.Array:
     """Augment one (28, 28) float image in [0, 1]."""
-    keys = jax.random.split(key, 8)
+    keys = jax.random.split(key, 10)
     angle = jnp.deg2rad(config.rotate_degrees) * jax.random.uniform(keys[0], minval=-1, maxval=1)
     shear = config.shear * jax.random.uniform(keys[1], minval=-1, maxval=1)
     low, high = config.scale_range
@@ -92,6 +109,8 @@ def augment_one(image_hw: jax.Array, key: jax.Array, config: AugmentConfig) -> j
         jnp.where(choice < config.thicken_prob + config.thin_prob, thin, image),
     )
     image = _refit(image, keys[4], config)
+    broken = _break_stroke(image, keys[8], config)
+    image = jnp.where(jax.random.uniform(keys[9]) < config.break_prob, broken, image)
 
     blurred = jax.scipy.signal.convolve2d(
         image, jnp.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], jnp.float32) / 16.0, mode="same"

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from handwritten.data.mnist import TEST_SIZE, TRAIN_SIZE
+from handwritten.data.mnist import HELDOUT_SIZE, TEST_SIZE, TRAIN_SIZE
 from handwritten.models.architectures import REGISTRY
 
 ARCHS = tuple(REGISTRY)
@@ -44,11 +44,14 @@ LIMITS: dict[str, Bounds] = {
     "log_every": Bounds(1, 1_000_000),
     "micro_batch": Bounds(0, 65536),
     "finetune_epochs": Bounds(1, 100),
+    "heldout": Bounds(0, TRAIN_SIZE // 2),
+    "negatives": Bounds(0, 200_000),
 }
 LABELS = {
     "epochs": "epochs", "batch_size": "batch size", "seed": "seed",
     "train_subset": "the training subset", "test_subset": "the test subset",
     "log_every": "log_every", "micro_batch": "micro_batch (0: the whole batch)",
+    "heldout": "the held-out part", "negatives": "the generated non-digits",
 }  # fmt: skip
 
 
@@ -74,6 +77,13 @@ class TrainConfig:
     # (handwritten.training.micro_batches), 0 takes the whole batch at once. The gradient is
     # the batch's either way; batch-norm statistics come from each slice ("ghost" batch norm).
     micro_batch: int | None = None
+    # The last N training images are never trained on: calibration and every tuning choice
+    # are fitted on them, so MNIST test stays untouched by any choice.
+    heldout: int = 0
+    # Generated non-digits (hand-drawn letters, symbols, shapes, faces, scribbles; typeset
+    # glyphs; digits squeezed together) added with the label "not a digit": needs a model with
+    # an 11th output (``cnn_open``).
+    negatives: int = 0
 
     def problems(self) -> list[str]:
         """Every reason these settings cannot train (empty when they can)."""
@@ -98,6 +108,8 @@ class TrainConfig:
             problems.append("label smoothing must be in [0, 1)")
         if self.train_subset is not None and self.train_subset < self.batch_size:
             problems.append("the training subset must hold at least one batch")
+        if self.negatives and self.arch != "cnn_open":
+            problems.append("generated non-digits need the cnn_open model (an 11th output)")
         return problems
 
     def validate(self) -> TrainConfig:
@@ -110,7 +122,7 @@ class TrainConfig:
     def check_data(self, n_train: int) -> None:
         """ValueError unless a training set of `n_train` images (before the subset) allows at
         least one step: a run with no step would finish untrained and look promotable."""
-        usable = min(n_train, self.train_subset or n_train)
+        usable = min(n_train - self.heldout, self.train_subset or n_train)
         if usable < self.batch_size:
             raise ValueError(
                 f"the batch size ({self.batch_size:,}) is larger than the training set "
@@ -147,8 +159,10 @@ PRESETS: dict[str, TrainConfig] = {
         weight_decay=5e-4, schedule="constant", label_smoothing=0.0, augment=False,
     ),
     "cnn": TrainConfig(),
-    "default": TrainConfig(epochs=8),
+    # The shipped model's recipe (see handwritten/default_model/MODEL_CARD.md).
+    "cnn_open": TrainConfig(arch="cnn_open", epochs=16, heldout=HELDOUT_SIZE, negatives=12_000),
 }  # fmt: skip
+PRESETS["default"] = PRESETS["cnn_open"]
 
 
 @dataclass(frozen=True)

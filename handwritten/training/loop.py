@@ -28,6 +28,7 @@ from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
 from handwritten.storage.runs import RunDir
 from handwritten.training.config import TrainConfig
+from handwritten.training.negatives import training_split
 from handwritten.training.step import StepSpec, TrainState, prepare_step, train_step
 from handwritten.training.stopping import StopSignal
 
@@ -120,12 +121,15 @@ def fit(
     `facts` are recorded in ``facts.json`` beside the data sizes.
     """
     config.validate().check_data(len(train))
+    train = training_split(train, config.heldout, config.negatives, config.seed)
     train, test = train.subset(config.train_subset), test.subset(config.test_subset)
     enable_compile_cache()
     if not resume:
         run.write_config(config.to_dict())
         origin = {"init_from": str(init_from)} if init_from else {}
-        run.write_facts({"n_train": len(train), "n_test": len(test)} | origin | (facts or {}))
+        sizes = {"n_train": len(train), "n_test": len(test), "n_heldout": config.heldout,
+                 "n_negatives": config.negatives}  # fmt: skip
+        run.write_facts(sizes | origin | (facts or {}))
     device = describe_device()
     total_steps = len(train) // config.batch_size * config.epochs
     run.set_status("running", device=device, total_steps=total_steps, resumed=resume)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from handwritten.models.inference import output_classes
 from handwritten.runtime.distributed import Placement
 from handwritten.training.augment import AugmentConfig, augment_batch
 from handwritten.training.config import TrainConfig
@@ -41,6 +42,7 @@ class StepSpec:
     label_smoothing: float = 0.0
     batch_sharding: Any = None  # a NamedSharding splitting the batch over devices, or None
     micro_batches: int = 1  # the batch's gradient is accumulated over this many slices
+    classes: int = 10  # the model's outputs (11 with "not a digit")
 
 
 def prepare_step(
@@ -72,6 +74,7 @@ def prepare_step(
             config.micro_batch, config.batch_size, placement.n_devices, graphdef, params,
             batch_stats,
         ),
+        classes=output_classes(graphdef, params, batch_stats),
     )  # fmt: skip
     return spec, placement.replicate(TrainState(params, batch_stats, opt_state))
 
@@ -138,7 +141,7 @@ def train_step(
     if spec.augment is not None:
         x = augment_batch(x, aug_key, spec.augment)
     x = x[..., None]
-    targets = optax.smooth_labels(jax.nn.one_hot(y, 10), spec.label_smoothing)
+    targets = optax.smooth_labels(jax.nn.one_hot(y, spec.classes), spec.label_smoothing)
 
     # Slice i takes every `count`-th image, so on a sharded batch each device keeps its own
     # rows. Equal slices: the mean of their mean losses is the batch's mean loss. Every slice

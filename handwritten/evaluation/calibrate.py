@@ -1,0 +1,120 @@
+"""Calibrating a model on held-out data only: its temperature and its "unsure" threshold.
+
+Everything here is fitted on data no model trained on and no report uses: the held-out tail of
+MNIST train (`HELDOUT_SIZE` images, left out by the shipped recipe), the same digits drawn as
+canvas drawings, and non-digits drawn from the training templates (the ``heldout`` source of
+`handwritten.evaluation.realistic`). MNIST test and the ``test`` realistic sets only report.
+
+- The temperature is fitted by negative log-likelihood on the model's logits for the held-out
+  MNIST digits, the held-out drawings (each read as one digit, as the Draw page shows it) and
+  the held-out non-digits (label "not a digit" when the model has that output).
+- The threshold is read off the calibrated answers the Predictor gives on the held-out drawings
+  and non-digits: the lowest confidence above which at most `MAX_ERROR` of the answers are
+  wrong (a non-digit read as a digit is wrong; a digit read as anything else is wrong).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from handwritten.data.mnist import HELDOUT_SIZE, load_split
+from handwritten.data.preprocess import preprocess
+from handwritten.evaluation.calibration import (
+    choose_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    softmax_t,
+)
+from handwritten.evaluation.realistic import iter_set
+from handwritten.models.architectures import NOT_A_DIGIT
+from handwritten.recognition.predictor import Calibration, Predictor
+
+MAX_ERROR = 0.005  # at most 1 in 200 confident answers wrong on held-out data
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """The fitted calibration and the held-out figures behind it."""
+
+    temperature: float
+    unsure_below: float
+    ece_before: float  # held-out MNIST digits, top-class probability, temperature 1
+    ece_after: float
+    confident_error: float  # share of wrong answers above the threshold, held-out answers
+    n_logits: int
+    n_answers: int
+
+    def to_meta(self) -> dict[str, Any]:
+        """What a checkpoint keeps (``meta["calibration"]``; read by `Calibration.of`)."""
+        return {"fitted_on": "held-out MNIST train digits, drawings and non-digits"} | (
+            dataclasses.asdict(self)
+        )
+
+
+def heldout_logits(
+    predictor: Predictor, drawings: int = 1000, nondigits: int = 1000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, K) and labels (N,) on held-out data: MNIST digits, drawings read as one
+    digit each, and (for a model with a not-a-digit output) non-digits."""
+    mnist = load_split("train").split_off(HELDOUT_SIZE)[1]
+    images, labels = [mnist.images_nhw.astype(np.float32) / 255], [mnist.labels_n]
+    for name, count in (("canvas", drawings), ("nondigit", nondigits)):
+        if name == "nondigit" and predictor.classes <= NOT_A_DIGIT:
+            continue
+        inputs, targets = [], []
+        for item in iter_set(name, "heldout", count, seed):
+            prepared = preprocess(item.image, multi=False)
+            if prepared.digits:
+                inputs.append(prepared.images_n28[0])
+                targets.append(int(item.expected) if item.expected else NOT_A_DIGIT)
+        images.append(np.stack(inputs))
+        labels.append(np.array(targets))
+    return predictor.logits(np.concatenate(images)), np.concatenate(labels).astype(np.int64)
+
+
+def heldout_answers(
+    predictor: Predictor, drawings: int, nondigits: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, right) of the Predictor's answers on held-out drawings and non-digits."""
+    confidence, right = [], []
+    for name, count in (("canvas", drawings), ("nondigit", nondigits)):
+        for item in iter_set(name, "heldout", count, seed):
+            prediction = predictor.predict(item.image)
+            confidence.append(prediction.confidence)
+            if item.expected:
+                right.append(prediction.digits == item.expected)
+            else:
+                right.append(not prediction.digits)
+    return np.array(confidence), np.array(right)
+
+
+def calibrate(
+    predictor: Predictor, drawings: int = 1000, nondigits: int = 1000, seed: int = 0
+) -> CalibrationReport:
+    """Fit the temperature and the threshold of `predictor`'s model on held-out data, and set
+    them on `predictor` (its `calibration`)."""
+    logits, labels = heldout_logits(predictor, drawings, nondigits, seed)
+    temperature = fit_temperature(logits, labels)
+    digits = labels < NOT_A_DIGIT
+    before = softmax_t(logits[digits])
+    after = softmax_t(logits[digits], temperature)
+    ece_before = expected_calibration_error(before.max(1), before.argmax(1) == labels[digits])
+    ece_after = expected_calibration_error(after.max(1), after.argmax(1) == labels[digits])
+    predictor.calibration = Calibration(temperature, predictor.calibration.unsure_below)
+    confidence, right = heldout_answers(predictor, drawings, nondigits, seed)
+    threshold = choose_threshold(confidence, right, max_error=MAX_ERROR)
+    above = confidence >= threshold
+    predictor.calibration = Calibration(temperature, threshold)
+    return CalibrationReport(
+        temperature=temperature,
+        unsure_below=threshold,
+        ece_before=ece_before,
+        ece_after=ece_after,
+        confident_error=float((~right[above]).mean()) if above.any() else 0.0,
+        n_logits=len(labels),
+        n_answers=len(right),
+    )

@@ -1,0 +1,131 @@
+"""What a model trains on: MNIST minus its held-out part, plus generated "not a digit" images.
+
+The negatives teach the 11th output ("not a digit", `NOT_A_DIGIT`) what people draw that is not
+a digit, and what segmentation must not read as one digit:
+
+- hand-drawn glyphs (letters, symbols, shapes, faces, scribbles; `handwritten.data.nondigits`,
+  training templates only): people draw by hand, so most negatives are strokes;
+- typeset glyphs from the fonts on the machine (DejaVu, Liberation), for variety;
+- two or three training digits squeezed side by side into one box: what reading two touching
+  digits as one looks like, so segmentation prefers to part them.
+
+Each is drawn on a small canvas and normalised exactly as a drawing is (`normalise_digit`),
+so the model sees negatives the way it will see the real thing. The bank is deterministic in
+(count, seed) and cached on disk, since drawing it takes a while on a busy CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from handwritten.data.mnist import Split
+from handwritten.data.nondigits import TRAINING_NAMES, draw_nondigit
+from handwritten.data.normalise import INK_THRESHOLD, normalise_digit
+from handwritten.models.architectures import NOT_A_DIGIT
+from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.paths import home_dir
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
+# Typeset characters that are not digit-like (see `handwritten.data.nondigits` for why some
+# letters are never negatives).
+TYPESET = "ACEFHJLMNPTUVWXYZekmnrtuwf+-=#%@$?*<>~^"  # none of the held-out templates
+SHARES = {"drawn": 0.7, "typeset": 0.1, "squeezed": 0.2}
+WORK = 112  # side of the small canvas a negative is drawn on
+
+
+def _to_input(ink: np.ndarray) -> np.ndarray | None:
+    """A drawn image to the uint8 28x28 model input, or None when it holds no stroke."""
+    mask = ink >= INK_THRESHOLD
+    if mask.sum() < 6:
+        return None
+    centred = normalise_digit(ink, mask).centred
+    return np.clip(np.rint(centred * 255), 0, 255).astype(np.uint8)
+
+
+def _fonts() -> list[Path]:
+    return sorted(p for d in FONT_DIRS if d.is_dir() for p in d.glob("*.ttf"))
+
+
+def _typeset(rng: np.random.Generator, fonts: list[Path]) -> np.ndarray:
+    font = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), int(rng.integers(50, 80)))
+    image = Image.new("L", (WORK, WORK), 0)
+    ImageDraw.Draw(image).text((20, 10), TYPESET[int(rng.integers(len(TYPESET)))], 255, font=font)
+    angle = float(rng.uniform(-12, 12))
+    return np.asarray(image.rotate(angle, Image.Resampling.BILINEAR), np.float32) / 255
+
+
+def _squeezed(rng: np.random.Generator, digits: Split) -> np.ndarray:
+    """Two or three MNIST digits side by side, touching to a few pixels apart."""
+    count = 2 if rng.random() < 0.8 else 3
+    chosen = rng.choice(len(digits), count, replace=False)
+    canvas = np.zeros((40, 40 * count), np.float32)
+    cursor = 4
+    for index in chosen:
+        image = digits.images_nhw[index].astype(np.float32) / 255
+        cols = np.flatnonzero(image.max(axis=0) > 0.2)
+        piece = image[:, cols[0] : cols[-1] + 1]
+        top = 6 + int(rng.integers(-3, 4))
+        width = min(piece.shape[1], canvas.shape[1] - cursor)
+        region = canvas[top : top + 28, cursor : cursor + width]
+        np.maximum(region, piece[:, :width], out=region)
+        cursor += width + int(rng.integers(-2, 5))
+    return canvas
+
+
+def generate(count: int, seed: int, digits: Split) -> np.ndarray:
+    """`count` negatives, uint8 (count, 28, 28), deterministic in (count, seed, digits)."""
+    rng = np.random.default_rng([seed, 10])
+    fonts = _fonts()
+    out = np.zeros((count, 28, 28), np.uint8)
+    made = 0
+    while made < count:
+        kind = rng.choice(list(SHARES), p=list(SHARES.values()))
+        if kind == "typeset" and fonts:
+            ink = _typeset(rng, fonts)
+        elif kind == "squeezed" and len(digits) >= 3:
+            ink = _squeezed(rng, digits)
+        else:
+            ink = draw_nondigit(rng, (WORK, WORK), TRAINING_NAMES)[0]
+        image = _to_input(ink)
+        if image is not None:
+            out[made] = image
+            made += 1
+    return out
+
+
+def cached_negatives(count: int, seed: int, digits: Split) -> np.ndarray:
+    """`generate`, read from ``$HANDWRITTEN_HOME/cache/`` when it was drawn before."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"negatives-v1-{count}-{seed}-{len(digits)}".encode())
+    digest.update(np.ascontiguousarray(digits.images_nhw[:: max(1, len(digits) // 512)]).tobytes())
+    path = home_dir() / "cache" / f"negatives-{digest.hexdigest()[:16]}.npy"
+    if path.is_file():
+        try:
+            cached = np.load(path)
+            if cached.shape == (count, 28, 28):
+                return cached
+        except (OSError, ValueError):
+            pass
+    images = generate(count, seed, digits)
+    buffer = io.BytesIO()
+    np.save(buffer, images)
+    atomic_write_bytes(path, buffer.getvalue())
+    return images
+
+
+def training_split(train: Split, heldout: int, negatives: int, seed: int) -> Split:
+    """MNIST training images minus the last `heldout`, plus `negatives` labelled
+    `NOT_A_DIGIT`, shuffled together (deterministic in `seed`)."""
+    digits, _ = train.split_off(heldout)
+    if negatives <= 0:
+        return digits
+    extra = cached_negatives(negatives, seed, digits)
+    images = np.concatenate([digits.images_nhw, extra])
+    labels = np.concatenate([digits.labels_n, np.full(negatives, NOT_A_DIGIT, np.uint8)])
+    order = np.random.default_rng([seed, 11]).permutation(len(labels))
+    return Split(images[order], labels[order])
