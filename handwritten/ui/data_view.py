@@ -1,8 +1,9 @@
 """Data page panels: the MNIST explorer and the active model's mistakes on the test set.
 
 Everything heavy is cached per process: MNIST and its statistics per data folder, the test-set
-scores per checkpoint version (path, mtime, size), so promoting a model takes effect on the next
-rerun. The scores are also cached on disk by `handwritten.analysis`, so a restart reads them back.
+scores per checkpoint version (`FileVersion`, the dashboard's one model key), so promoting a model
+takes effect on the next rerun. The scores are also cached on disk by `handwritten.analysis`, so
+a restart reads them back.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import streamlit as st
 from handwritten.analysis import dataset as insights
 from handwritten.data.mnist import DataError, Split
 from handwritten.figures import dataset as plots
-from handwritten.models.store import checkpoint_for
+from handwritten.models.store import active_version
+from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
 from handwritten.ui.cache import mnist_split
 
@@ -75,15 +77,14 @@ def mnist() -> Mnist | None:
     show_spinner="Scoring the MNIST test set with the active model (once per model)…",
     max_entries=4,
 )
-def _scores(checkpoint: str, modified_ns: int, size: int, directory: str) -> insights.ModelScores:
-    return insights.score(Path(checkpoint), _mnist(directory).test)
+def _scores(version: FileVersion, directory: str) -> insights.ModelScores:
+    """The test-set scores of exactly the checkpoint `version` names."""
+    return insights.score(Path(version.path), _mnist(directory).test)
 
 
 def active_scores() -> insights.ModelScores:
     """The active model's test-set scores; a new checkpoint version gets a new cache entry."""
-    path = checkpoint_for("default")
-    stat = path.stat()
-    return _scores(str(path), stat.st_mtime_ns, stat.st_size, str(data_dir()))
+    return _scores(active_version(), str(data_dir()))
 
 
 # ---------------------------------------------------------------------------------------------
