@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from handwritten.analysis.dataset import CellExample
+from handwritten.analysis.scores import CellExample
 from handwritten.figures import colours
 from handwritten.figures import dataset as plots
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from flax import nnx
 
-from handwritten.analysis import dataset as insights
 from handwritten.analysis import network as explain
+from handwritten.analysis import scores as scoring
 from handwritten.data.mnist import load_split
 from handwritten.models.architectures import create_model
 from handwritten.models.checkpoint import save_checkpoint
@@ -65,8 +65,8 @@ def test_scores_and_embedding_are_those_of_the_version_asked(synthetic_mnist: Pa
     promote(lenet.path)
     directory = str(data_dir())
     test = load_split("test")
-    old_model = insights.score(mlp.checkpoint_path, test).probabilities_nk
-    new_model = insights.score(lenet.checkpoint_path, test).probabilities_nk
+    old_model = scoring.score(mlp.checkpoint_path, test).probabilities_nk
+    new_model = scoring.score(lenet.checkpoint_path, test).probabilities_nk
     assert not np.allclose(old_model, new_model), "the two models answer differently"
     np.testing.assert_allclose(data_view._scores(first, directory).probabilities_nk, old_model)
     np.testing.assert_allclose(data_view.active_scores().probabilities_nk, new_model)

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from PIL import Image
 
-from handwritten.analysis.dataset import CellExample
+from handwritten.analysis.scores import CellExample
 from handwritten.figures.colours import ACCENT, MUTED, SEQUENTIAL, TRANSPARENT, WARN
 
 DIGITS = list(range(10))

@@ -7,7 +7,6 @@ uses that version, so a promotion mid-rerun cannot mix two models on one page.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -66,7 +65,7 @@ def _embedding(version: FileVersion, directory: str) -> explain.Embedding:
     """The embedding of the MNIST test digits in `directory` by the model `version` names."""
     model, _ = _model_view(version)
     subset = cache.mnist_split("test", directory).subset(EMBEDDING_DIGITS)
-    return explain.cached_embedding(model, Path(version.path), subset.images_nhw, subset.labels_n)
+    return explain.cached_embedding(model, version, subset.images_nhw, subset.labels_n)
 
 
 def input_panel(prediction: Prediction) -> None:
