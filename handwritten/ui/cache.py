@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from handwritten.data.mnist import Split, load_split
-from handwritten.models.store import checkpoint_for
+from handwritten.models.store import active_model, checkpoint_for
 from handwritten.recognition.predictor import Predictor
 from handwritten.runtime.device import describe_device
 from handwritten.storage.paths import data_dir
@@ -37,6 +37,8 @@ def sidebar_model_info() -> None:
     predictor = active_predictor()
     info = predictor.info
     with st.sidebar:
+        if warning := active_model().warning:  # the promoted model broke: say so, keep working
+            st.warning(f"{warning[:1].upper()}{warning[1:]}.", icon=":material/warning:")
         st.caption("Active model")
         if info is not None:
             st.markdown(f"**{info.name}**  \n`{info.arch}`")

@@ -219,7 +219,7 @@ def history_panel() -> None:
     use, again, delete = st.columns(3)
     use.button("Use this model", disabled=one is None or one["status"] not in FINAL[:2],
                on_click=_promote, args=(one["path"] if one else "",))  # fmt: skip
-    again.button("Resume", disabled=one is None or one["status"] not in ("stopped", "interrupted"),
+    again.button("Resume", disabled=one is None or one["status"] not in jobs.RESUMABLE_STATES,
                  on_click=_resume, args=(one["path"] if one else "",))  # fmt: skip
     with delete.popover(f"Delete {len(chosen)} run(s)…"):
         st.write("This deletes the run folders and their checkpoints. It cannot be undone.")
