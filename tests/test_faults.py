@@ -451,14 +451,20 @@ def test_a_closed_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch, capsys) -> 
     assert capsys.readouterr().err == ""
 
 
-def test_info_into_a_closed_pipe_has_no_traceback(tmp_path: Path) -> None:
-    """`handwritten info | head -1` for real: the reader has gone before the first write."""
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_command_writing_into_a_closed_pipe_ends_quietly(buffered: bool) -> None:
+    """`handwritten samples list | head -0` for real: the reader has gone before the first
+    write. Buffered (a shell's default), the failure comes at the last flush; unbuffered
+    (PYTHONUNBUFFERED), at the first print."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
         process = subprocess.run(
-            [sys.executable, "-m", "handwritten", "samples", "list"], cwd=REPO, stdout=write_end,
-            stderr=subprocess.PIPE, text=True, timeout=300, check=False,
+            [sys.executable, "-m", "handwritten", "samples", "list"], cwd=REPO, env=env,
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300, check=False,
         )  # fmt: skip
     finally:
         os.close(write_end)
