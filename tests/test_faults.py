@@ -279,6 +279,18 @@ def test_train_in_a_read_only_home_is_one_line_exit_1(
     assert one_line_error(err, "handwritten train:").endswith("Read-only file system")
 
 
+def test_a_compile_cache_folder_that_cannot_be_made_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handwritten.runtime import device
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("HANDWRITTEN_COMPILE_CACHE", str(blocker / "jax"))  # cannot be made
+    monkeypatch.setattr(device, "_cache_enabled", False)
+    device.enable_compile_cache()  # programs are compiled in memory instead
+
+
 class ReadOnlyFolderConnection:
     """What SQLite gives in a folder nobody may write: every statement fails."""
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from handwritten.models.checkpoint import CheckpointError, Restored, load_checkpoint
 from handwritten.models.inference import infer_model
+from handwritten.runtime.device import enable_compile_cache
 from handwritten.storage.files import FileVersion, atomic_write_json, read_json
 from handwritten.storage.paths import DEFAULT_MODEL_DIR, home_dir
 from handwritten.storage.runs import PROMOTABLE_STATES, RunDir, RunError
@@ -44,7 +45,9 @@ def _probe_images() -> np.ndarray:
 def verify(restored: Restored, checkpoint: Path) -> None:
     """Run the model once on the probe images; raise `ModelNotFoundError` unless it answers
     finite probabilities for ten digits (finite weights can still overflow). The probe's
-    batch shares its compiled program with a predictor's warm-up."""
+    batch shares its compiled program with a predictor's warm-up (from the persistent
+    compilation cache, enabled first: a cold dashboard would otherwise compile it afresh)."""
+    enable_compile_cache()
     try:
         probabilities = infer_model(restored.model, _probe_images(), output="probabilities")
     except Exception as exc:  # a model that cannot run at all, whatever the reason
