@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flax import nnx
 from streamlit.testing.v1 import AppTest
 
@@ -12,6 +13,7 @@ from handwritten.models.checkpoint import save_checkpoint
 from handwritten.models.store import checkpoint_for
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
+from handwritten.ui import state
 
 from .test_app import open_page
 
@@ -81,3 +83,21 @@ def test_promote_and_delete_through_the_library() -> None:
     assert not run.path.exists()
     assert checkpoint_for("default").name == "checkpoint.msgpack"
     assert "default_model" in str(checkpoint_for("default"))
+
+
+@pytest.mark.parametrize(
+    ("status", "resumable"),
+    [("failed", True), ("stopped", True), ("diverged", False), ("finished", False)],
+)
+def test_resume_is_offered_for_a_run_that_failed_after_a_checkpoint(
+    status: str, resumable: bool
+) -> None:
+    """A full disk after a valid checkpoint leaves a failed run: the dashboard resumes it."""
+    run = finished_run()
+    run.set_status(status, "OSError: [Errno 28] No space left on device")
+    at = train_page()
+    at.session_state[state.HISTORY] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    resume = next(b for b in at.button if b.label == "Resume")
+    assert resume.disabled is not resumable
