@@ -52,6 +52,7 @@ from handwritten.models.checkpoint import (
 )
 from handwritten.models.store import (
     SHIPPED_CHECKPOINT,
+    ActiveModel,
     ModelNotFoundError,
     active_model,
     active_pointer,
@@ -61,6 +62,7 @@ from handwritten.models.store import (
 )
 from handwritten.recognition.predictor import Predictor
 from handwritten.storage.files import InputFileError, atomic_write_bytes, read_regular_file
+from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
 from handwritten.training.config import TrainConfig
 from handwritten.training.loop import fit
@@ -726,3 +728,14 @@ def test_optimizer_state_saved_by_leaf_index_still_loads(tmp_path: Path) -> None
     restored = restore_opt_state(read_checkpoint(tmp_path / "c"), state)
     for a, b in zip(jax.tree.leaves(restored), leaves, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_deleting_a_broken_promoted_run_resets_the_active_model(tmp_path: Path) -> None:
+    from handwritten.jobs.monitor import delete_run
+
+    run = mlp_run(runs_dir(), "broken")
+    promote(run.path)
+    craft(run.checkpoint_path, BROKEN_CHECKPOINTS["NaN weights"][0])
+    assert active_model().warning
+    delete_run(run)
+    assert not active_pointer().exists() and active_model() == ActiveModel(SHIPPED_CHECKPOINT)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from handwritten.jobs.launcher import current_job, run_state
-from handwritten.models.store import active_pointer, checkpoint_for, reset_active
+from handwritten.models.store import promoted_checkpoint, reset_active
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir, RunError, list_runs
 
@@ -116,9 +116,9 @@ def history(root: Path | None = None) -> list[dict[str, Any]]:
 
 
 def _active_run_dir() -> Path | None:
-    if not active_pointer().is_file():
-        return None
-    return checkpoint_for("default").parent
+    """The promoted run, even when its model broke (deleting it must still reset the pointer)."""
+    path = promoted_checkpoint()
+    return path.parent if path is not None else None
 
 
 def delete_run(run: RunDir) -> None:

@@ -92,6 +92,11 @@ def _promoted() -> tuple[Path | None, str]:
     return path, ""
 
 
+def promoted_checkpoint() -> Path | None:
+    """The checkpoint `promote` recorded, usable or not (None when none is, or it is gone)."""
+    return _promoted()[0]
+
+
 def active_model() -> ActiveModel:
     """The promoted model if it loads and answers, else the shipped one with a warning.
 
