@@ -12,15 +12,17 @@ digit's normalisation (MNIST-like strokes, fit, centre) is `handwritten.data.nor
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
 
+# Decoding lives in `handwritten.data.decode`; its limits and error stay importable from here.
+from handwritten.data.decode import MAX_PIXELS as MAX_PIXELS
+from handwritten.data.decode import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
+from handwritten.data.decode import WORK_SIDE, ImageError, decode_image, image_to_rgba, load_image
 from handwritten.data.normalise import (  # re-exported: the pipeline's public names
     FIT_SIZE,
     INK_THRESHOLD,
@@ -35,20 +37,13 @@ from handwritten.data.normalise import (  # re-exported: the pipeline's public n
 from handwritten.data.pieces import Pieces, crop_group, find_pieces, geometric_groups
 
 __all__ = [
-    "FIT_SIZE", "INK_THRESHOLD", "MNIST_CENTRE", "MNIST_SIZE", "MNIST_STROKE_WIDTH", "DigitCrop",
-    "ImageError", "PreprocessResult", "centre_by_mass", "fit_box", "normalise_digit",
-    "preprocess",
+    "FIT_SIZE", "INK_THRESHOLD", "MAX_PIXELS", "MAX_UPLOAD_BYTES", "MNIST_CENTRE", "MNIST_SIZE",
+    "MNIST_STROKE_WIDTH", "WORK_SIDE", "DigitCrop", "ImageError", "PreprocessResult",
+    "centre_by_mass", "decode_image", "fit_box", "image_to_rgba", "load_image",
+    "normalise_digit", "preprocess",
 ]  # fmt: skip
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000
-WORK_SIDE = 560  # larger images are reduced first: the answer is 28x28 anyway
-
 MIN_CONTRAST = 0.12  # below this nothing stands out from the background: no digit
-
-
-class ImageError(ValueError):
-    """The input cannot be read as an image; the message is fit to show a user."""
 
 
 @dataclass
@@ -77,64 +72,7 @@ class PreprocessResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Decoding
-
-
-def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarray:
-    """Decode image bytes into RGBA uint8, applying EXIF rotation and normalising any mode."""
-    if not data:
-        raise ImageError("the file is empty (0 bytes)")
-    if len(data) > max_bytes:
-        raise ImageError(
-            f"the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(
-                    f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} "
-                    "megapixels"
-                )
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-    except ImageError:
-        raise
-    except UnidentifiedImageError as exc:
-        raise ImageError("this is not an image PIL can read (PNG, JPEG, GIF, BMP, WebP…)") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("the image is too large to decode safely (decompression bomb)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"the image is damaged or truncated ({exc})") from exc
-    return image_to_rgba(upright)
-
-
-def image_to_rgba(image: Image.Image) -> np.ndarray:
-    """Any PIL mode (16-bit, CMYK, palette, LA, 1-bit, float) to RGBA uint8."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
-        if image.mode == "F" and values.max() <= 1.0:
-            top = 1.0
-        gray = np.clip(values / top * 255.0, 0, 255).astype(np.uint8)
-        image = Image.fromarray(gray, mode="L")
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    return np.asarray(image.convert("RGBA"), dtype=np.uint8).copy()
-
-
-def load_image(path: Path) -> np.ndarray:
-    """Read an image file as RGBA uint8; errors name the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    try:
-        return decode_image(data)
-    except ImageError as exc:
-        raise ImageError(f"{path}: {exc}") from exc
+# Arrays
 
 
 def as_rgba(image: np.ndarray) -> np.ndarray:

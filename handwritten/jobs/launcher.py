@@ -24,9 +24,14 @@ from handwritten.storage.runs import RunDir, RunError
 from handwritten.training.config import TrainConfig
 
 __all__ = [  # JobRunningError: what `launch` raises, so its callers catch it from here
-    "JobRunningError", "launch", "launch_finetune", "open_for_resume", "resume", "run_state",
-    "stop",
+    "RESUMABLE_STATES", "JobRunningError", "launch", "launch_finetune", "open_for_resume",
+    "resume", "run_state", "stop",
 ]  # fmt: skip
+
+
+# A run in these can go on from its last checkpoint: one that failed (a full disk, say) after
+# writing one too. A diverged run would diverge again with the same settings.
+RESUMABLE_STATES = ("stopped", "interrupted", "failed")
 
 
 def run_state(run: RunDir) -> str:
@@ -91,13 +96,13 @@ def launch_finetune(
 
 
 def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
-    """Continue a stopped or interrupted run from its last checkpoint, same settings."""
+    """Continue a stopped, interrupted or failed run from its last checkpoint, same settings."""
     run = RunDir.open(run_dir)
     if "finetune" in run.facts():
         raise RunError(f"{run.id} is a fine-tuning run; start a new one instead of resuming")
     state = run_state(run)
-    if state in ("running", "finished"):
-        raise RunError(f"{run.path}: is {state}; only stopped or interrupted runs resume")
+    if state not in RESUMABLE_STATES:
+        raise RunError(f"{run.path}: is {state}; only stopped, interrupted or failed runs resume")
     if not run.checkpoint_path.is_file():
         raise RunError(f"{run.path}: no checkpoint to resume from")
     config = TrainConfig.settings_of(run.settings())
@@ -109,6 +114,8 @@ def open_for_resume(run_dir: Path | None) -> RunDir:
     if run_dir is None:
         raise RunError("resuming needs the run directory (--run-dir)")
     run = RunDir.open(run_dir)
+    if not run.checkpoint_path.is_file():  # refused before the run's status is touched
+        raise RunError(f"{run.path}: no checkpoint to resume from")
     run.path.joinpath(RunDir.STOP).unlink(missing_ok=True)
     return run
 
