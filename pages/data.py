@@ -9,8 +9,12 @@ setup_page("Data")
 st.title("Data")
 data = view.mnist()
 if data is not None:
-    explorer, mistakes = st.tabs(
-        [":material/dataset: MNIST explorer", ":material/rule: The active model's mistakes"]
+    explorer, mistakes, honesty = st.tabs(
+        [
+            ":material/dataset: MNIST explorer",
+            ":material/rule: The active model's mistakes",
+            ":material/balance: Calibration",
+        ]
     )
     with explorer:
         view.balance_panel(data)
@@ -18,3 +22,5 @@ if data is not None:
         view.browse_panel(data)
     with mistakes:
         view.errors_panel(data)
+    with honesty:
+        view.calibration_panel()

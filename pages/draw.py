@@ -32,7 +32,7 @@ with draw_tab:
         else:
             drawn = predict_or_explain(predictor, image, "The canvas sent an unreadable drawing")
             if drawn is not None:
-                show_prediction(drawn, key="draw")
+                show_prediction(drawn, key="draw", calibration=predictor.calibration)
                 if drawn.digits:
                     save_as(drawn, image)
     if drawn is not None and st.session_state[state.SHOW_PIPELINE]:
@@ -47,5 +47,5 @@ with upload_tab:
     if upload is not None:
         uploaded = predict_or_explain(predictor, upload.getvalue(), f"Could not read {upload.name}")
         if uploaded is not None:
-            show_prediction(uploaded, key="upload")
+            show_prediction(uploaded, key="upload", calibration=predictor.calibration)
             show_pipeline(uploaded)

@@ -12,7 +12,14 @@ active = view.model_view()
 predictor, model, layers = active.predictor, active.model, active.layers
 source = view.source_image()
 prediction = None if source is None else predict_or_explain(predictor, source, "Cannot read it")
-if prediction is not None and not prediction.digits:
+if prediction is not None and prediction.not_a_digit:
+    st.warning(
+        f"**Not a digit.** The model (`{predictor.arch}`) does not read this as any digit "
+        f"({prediction.confidence:.0%} sure), so there is no digit to explain. Here is what it "
+        "was given:"
+    )
+    view.input_panel(prediction)
+elif prediction is not None and not prediction.digits:
     st.info(f"Nothing to explain: {prediction.reason}.")
 elif prediction is not None:
     assert prediction.preprocessed is not None

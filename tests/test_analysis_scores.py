@@ -15,6 +15,7 @@ from scipy.special import softmax
 
 from handwritten.analysis import scores as scoring
 from handwritten.data.mnist import Split
+from handwritten.evaluation.calibration import expected_calibration_error
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.checkpoint import save_checkpoint
 from handwritten.models.inference import infer
@@ -126,3 +127,23 @@ def test_the_data_page_library_does_not_import_streamlit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_calibration_view_undoes_the_temperature_for_before() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (400, 10))
+    labels = logits.argmax(axis=1)
+    labels[:100] = (labels[:100] + 1) % 10  # a quarter wrong
+    calibrated = softmax(logits / 2.0, axis=1)
+    model_scores = scoring.ModelScores(calibrated, labels, scoring.evaluate(labels, calibrated))
+    view = scoring.calibration_view(model_scores, temperature=2.0)
+    raw = softmax(logits, axis=1)
+    np.testing.assert_allclose(view.before.counts.sum(), 400)
+    used = view.before.counts > 0
+    expected = scoring.reliability(raw.max(1), raw.argmax(1) == labels)
+    np.testing.assert_allclose(view.before.confidence[used], expected.confidence[used], rtol=1e-6)
+    right = calibrated.argmax(1) == labels
+    assert view.ece_after == pytest.approx(expected_calibration_error(calibrated.max(1), right))
+    assert view.ece_before == pytest.approx(
+        expected_calibration_error(raw.max(1), raw.argmax(1) == labels)
+    )

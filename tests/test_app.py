@@ -94,6 +94,7 @@ def test_pipeline_toggle_shows_the_steps() -> None:
     at.toggle(key=state.SHOW_PIPELINE).set_value(True).run()
     assert any(s.value == "How the model sees it" for s in at.subheader)
     assert any("centre of mass is in the middle" in c.value for c in at.caption)
+    assert any("1 group of ink" in c.value for c in at.caption)  # the chosen grouping
 
 
 def test_changing_colours_forgets_the_drawing() -> None:

@@ -90,6 +90,14 @@ def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> N
     assert any("No test image of" in i.value for i in at.info)
 
 
+def test_the_calibration_tab_shows_the_reliability_diagram(synthetic_mnist: Path) -> None:
+    at = data_page()
+    diagram = figure(at, "data_reliability")["data"]
+    assert [trace["name"] for trace in diagram] == ["perfectly calibrated", "before", "calibrated"]
+    assert metric(at, "Calibration error after").endswith("%")
+    assert any("marked unsure" in c.value for c in at.caption)  # the threshold in one sentence
+
+
 def test_a_promoted_model_is_scored_at_once(synthetic_mnist: Path) -> None:
     at = data_page()
     shipped = figure(at, data_view.CONFUSION_CHART)["data"][0]["text"]

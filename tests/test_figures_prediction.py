@@ -10,8 +10,13 @@ import pytest
 
 from handwritten import figures
 from handwritten.data.preprocess import preprocess
-from handwritten.figures.colours import ACCENT
-from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
+from handwritten.figures.colours import ACCENT, DIGIT_COLOURS
+from handwritten.figures.prediction import (
+    grouping_image,
+    pipeline_steps,
+    probability_bars,
+    to_display,
+)
 
 
 def test_probability_bars_highlight_the_winner() -> None:
@@ -24,6 +29,28 @@ def test_probability_bars_highlight_the_winner() -> None:
     assert bar.marker.color[3] == ACCENT and bar.marker.color[2] != ACCENT
     with pytest.raises(ValueError):
         probability_bars([0.5, 0.5])
+
+
+def test_probability_bars_add_not_a_digit_for_what_is_left() -> None:
+    probabilities = np.full(10, 0.01)  # 10 % on digits: 90 % on "not a digit"
+    bar = probability_bars(probabilities, not_a_digit=True).data[0]
+    assert list(bar.x)[-1] == "not a digit" and len(bar.x) == 11
+    assert bar.y[-1] == pytest.approx(0.9) and bar.marker.color[-1] == ACCENT
+
+
+def test_grouping_image_boxes_each_digit_in_its_colour() -> None:
+    image = np.zeros((200, 300), np.uint8)
+    image[40:160, 50:65] = 255  # a 1
+    image[40:160, 200:215] = 255  # another, far away
+    result = preprocess(image)
+    assert len(result.digits) == 2
+    overlay = grouping_image(result, ["1", "1"])
+    assert overlay.shape == (200, 300, 3)
+    first, second = (tuple(int(c, 16) for c in (h[1:3], h[3:5], h[5:7])) for h in DIGIT_COLOURS[:2])
+    top, left, bottom, _ = result.digits[0].box
+    assert tuple(overlay[(top + bottom) // 2, left - 2]) == first
+    top, left, bottom, _ = result.digits[1].box
+    assert tuple(overlay[(top + bottom) // 2, left - 2]) == second
 
 
 def test_to_display_is_square_crisp_and_uint8() -> None:
@@ -44,6 +71,7 @@ def test_pipeline_steps_cover_every_stage() -> None:
     image[40:160, 90:110] = 255
     steps = pipeline_steps(preprocess(image))
     assert [caption for caption, _ in steps][-1] == "centred in 28×28 by mass"
+    assert "MNIST-wide strokes" in steps[-2][0]
     assert len(steps) == 6 and all(tile.shape[:2] == (140, 140) for _, tile in steps)
     assert len(pipeline_steps(preprocess(np.zeros((50, 50), np.uint8)))) == 3
 

@@ -17,6 +17,7 @@ from scipy.special import softmax
 
 from handwritten.analysis.dataset import PER_PAGE
 from handwritten.data.mnist import Split
+from handwritten.evaluation.calibration import Reliability, expected_calibration_error, reliability
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
 from handwritten.models.inference import infer_model
 from handwritten.models.store import load_model
@@ -158,3 +159,33 @@ def worst_confusion(confusion_kk: np.ndarray) -> tuple[int, int]:
         return 0, 0
     true, predicted = np.unravel_index(int(off_diagonal.argmax()), off_diagonal.shape)
     return int(true), int(predicted)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration
+
+
+@dataclass(frozen=True)
+class CalibrationView:
+    """How honest the model's confidence is on a split, before and after its temperature."""
+
+    before: Reliability
+    after: Reliability
+    ece_before: float
+    ece_after: float
+
+
+def calibration_view(model_scores: ModelScores, temperature: float) -> CalibrationView:
+    """Reliability tables and ECE of the top answer, calibrated (the scores as stored) and
+    uncalibrated (the same logits at temperature 1: softmax(T * log p) undoes the division)."""
+    calibrated = np.asarray(model_scores.probabilities_nk, np.float64)
+    raw = softmax(temperature * np.log(np.clip(calibrated, 1e-30, 1.0)), axis=1)
+    labels = np.asarray(model_scores.labels_n)
+    tables = []
+    for probabilities in (raw, calibrated):
+        confidence, right = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+        tables.append(
+            (reliability(confidence, right), expected_calibration_error(confidence, right))
+        )
+    (before, ece_before), (after, ece_after) = tables
+    return CalibrationView(before, after, ece_before, ece_after)

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
+from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
 from handwritten.data.preprocess import PreprocessResult
-from handwritten.figures.colours import ACCENT, MUTED, RUN_PALETTE, TRANSPARENT
+from handwritten.figures.colours import ACCENT, DIGIT_COLOURS, MUTED, RUN_PALETTE, TRANSPARENT
 
 
-def probability_bars(probabilities: list[float] | np.ndarray, title: str = "") -> go.Figure:
-    """All ten class probabilities as bars, the winner highlighted."""
+def probability_bars(
+    probabilities: list[float] | np.ndarray, title: str = "", *, not_a_digit: bool = False
+) -> go.Figure:
+    """All ten digit probabilities as bars, the winner highlighted; with `not_a_digit` (a model
+    with that output), an eleventh bar for what is left: the probability it is no digit."""
     values = np.asarray(probabilities, dtype=float)
     if values.shape != (10,):
         raise ValueError(f"expected 10 probabilities, got shape {values.shape}")
+    names = [str(d) for d in range(10)]
+    if not_a_digit:
+        values = np.append(values, max(0.0, 1.0 - float(values.sum())))
+        names.append("not a digit")
     best = int(values.argmax()) if values.sum() > 0 else -1
     figure = go.Figure(
         go.Bar(
-            x=[str(d) for d in range(10)],
+            x=names,
             y=values,
-            marker_color=[ACCENT if d == best else MUTED for d in range(10)],
+            marker_color=[ACCENT if d == best else MUTED for d in range(len(values))],
             text=[f"{v:.0%}" if v >= 0.01 else "" for v in values],
             textposition="outside",
-            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
         )
     )
     figure.update_layout(
@@ -59,6 +66,30 @@ def to_display(image: np.ndarray, size: int = 140) -> np.ndarray:
     return np.asarray(Image.fromarray(square).resize((size, size), resample))
 
 
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def grouping_image(result: PreprocessResult, labels: list[str], size: int = 320) -> np.ndarray:
+    """The ink with each digit's box drawn in its own colour and labelled with its reading
+    (how segmentation grouped the pieces), as a uint8 RGB image at most `size` px wide."""
+    ink = (np.clip(result.ink, 0.0, 1.0) * 255).astype(np.uint8)
+    scale = min(1.0, size / max(ink.shape))
+    canvas = Image.fromarray(ink).convert("RGB")
+    if scale < 1.0:
+        canvas = canvas.resize(
+            (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale))),
+            Image.Resampling.BOX,
+        )
+    pen = ImageDraw.Draw(canvas)
+    for index, (crop, label) in enumerate(zip(result.digits, labels, strict=True)):
+        colour = _rgb(DIGIT_COLOURS[index % len(DIGIT_COLOURS)])
+        top, left, bottom, right = (round(v * scale) for v in crop.box)
+        pen.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=2)
+        pen.text((left, max(0, top - 14)), label, fill=colour)
+    return np.asarray(canvas)
+
+
 def pipeline_steps(result: PreprocessResult) -> list[tuple[str, np.ndarray]]:
     """(caption, image) for each preprocessing step of the first digit, for display."""
     steps = [
@@ -70,7 +101,7 @@ def pipeline_steps(result: PreprocessResult) -> list[tuple[str, np.ndarray]]:
         digit = result.digits[0]
         steps += [
             ("cropped to the ink", digit.cropped),
-            ("scaled to fit 20×20", digit.fitted),
+            ("fitted to 20×20, MNIST-wide strokes", digit.fitted),
             ("centred in 28×28 by mass", digit.centred),
         ]
     return [(caption, to_display(image)) for caption, image in steps]

@@ -36,13 +36,17 @@ class Calibration:
 
     temperature: float = 1.0
     unsure_below: float = UNSURE_BELOW
+    # Share of held-out answers at or above the threshold that were wrong (None: not fitted).
+    confident_error: float | None = None
 
     @classmethod
     def of(cls, meta: dict[str, Any] | None) -> Calibration:
         values = (meta or {}).get("calibration") or {}
+        error = values.get("confident_error")
         return cls(
             temperature=float(values.get("temperature", 1.0)),
             unsure_below=float(values.get("unsure_below", UNSURE_BELOW)),
+            confident_error=None if error is None else float(error),
         )
 
 
@@ -75,6 +79,7 @@ class Prediction:
     preprocessed: PreprocessResult | None = None
     not_a_digit: bool = False
     threshold: float = UNSURE_BELOW  # the calibrated confidence below which it is "unsure"
+    classes: int = 10  # the model's outputs: 11 when it can say "not a digit"
 
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {
@@ -150,7 +155,7 @@ class Predictor:
             return Prediction(
                 label=None, digits="", confidence=0.0, probabilities=[0.0] * 10, unsure=False,
                 reason=f"no digit: {prepared.reason}", preprocessed=prepared,
-                threshold=self.calibration.unsure_below,
+                threshold=self.calibration.unsure_below, classes=self.classes,
             )  # fmt: skip
         reading = self._read(prepared) if multi and prepared.pieces is not None else None
         if reading is not None:
@@ -183,6 +188,7 @@ class Predictor:
                 reason=f"not a digit: {what} does not look like any digit to the model "
                 f"({surest.confidence:.0%} sure)",
                 per_digit=per_digit, preprocessed=prepared, not_a_digit=True, threshold=threshold,
+                classes=self.classes,
             )  # fmt: skip
         weakest = min(per_digit, key=lambda d: d.confidence)
         unsure = weakest.confidence < threshold
@@ -199,4 +205,5 @@ class Predictor:
             per_digit=per_digit,
             preprocessed=prepared,
             threshold=threshold,
+            classes=self.classes,
         )

@@ -15,11 +15,13 @@ import streamlit as st
 
 from handwritten.analysis import dataset, scores
 from handwritten.data.mnist import DataError, Split
+from handwritten.figures import calibration as calibration_plots
 from handwritten.figures import dataset as plots
 from handwritten.models.store import active_version
 from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
-from handwritten.ui.cache import mnist_split
+from handwritten.ui.cache import mnist_split, predictor
+from handwritten.ui.result import threshold_sentence
 
 # Session-state keys of this page (widget keys, and the browser's page number).
 BROWSE_SET = "data_browse_set"
@@ -166,6 +168,28 @@ def _cell_clicked() -> None:
         if cell is not None:
             st.session_state[CELL_TRUE], st.session_state[CELL_PREDICTED] = cell
             return
+
+
+def calibration_panel() -> None:
+    """The reliability diagram of the active model on MNIST test, and what "unsure" means."""
+    st.subheader("Is its confidence honest?")
+    st.caption(
+        "Each point groups test answers by the confidence the model stated and shows how "
+        "many of them were right; an honest model follows the diagonal. The temperature that "
+        "corrects it was fitted on held-out training digits, drawings and non-digits, never on "
+        "this test set."
+    )
+    calibration = predictor(active_version()).calibration
+    view = scores.calibration_view(active_scores(), calibration.temperature)
+    before, after, temperature = st.columns(3)
+    before.metric("Calibration error before", f"{view.ece_before:.2%}")
+    after.metric("Calibration error after", f"{view.ece_after:.2%}")
+    temperature.metric("Temperature", f"{calibration.temperature:.3f}")
+    st.plotly_chart(
+        calibration_plots.reliability_diagram(view.before, view.after, calibration.unsure_below),
+        key="data_reliability",
+    )
+    st.caption(threshold_sentence(calibration))
 
 
 def errors_panel(data: Mnist) -> None:

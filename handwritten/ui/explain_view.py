@@ -78,7 +78,10 @@ def input_panel(prediction: Prediction) -> None:
     left, right = st.columns([1, 1])
     left.plotly_chart(plots.matrix_heatmap(image, "model input (28×28)"), key="x_matrix")
     right.plotly_chart(
-        probability_bars(prediction.per_digit[0].probabilities, "its answer"), key="x_probs"
+        probability_bars(
+            prediction.per_digit[0].probabilities, "its answer", not_a_digit=prediction.classes > 10
+        ),
+        key="x_probs",
     )
     rgba = prediction.preprocessed.original
     st.markdown(

@@ -7,8 +7,13 @@ from typing import Any
 import streamlit as st
 
 from handwritten.data.preprocess import ImageError
-from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
-from handwritten.recognition.predictor import Prediction, Predictor
+from handwritten.figures.prediction import (
+    grouping_image,
+    pipeline_steps,
+    probability_bars,
+    to_display,
+)
+from handwritten.recognition.predictor import Calibration, Prediction, Predictor
 
 
 def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Prediction | None:
@@ -20,8 +25,35 @@ def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Predic
         return None
 
 
-def show_prediction(prediction: Prediction, *, key: str) -> None:
+def threshold_sentence(calibration: Calibration) -> str:
+    """The one sentence that says what "unsure" means for this model."""
+    cut = f"{calibration.unsure_below:.0%}"
+    if calibration.confident_error is None:
+        return (
+            f"Answers below {cut} confidence are marked unsure: a fixed cut, since this model "
+            "was not calibrated on held-out data."
+        )
+    return (
+        f"Answers below {cut} calibrated confidence are marked unsure: on held-out drawings "
+        f"and non-digits, answers at or above it were wrong {calibration.confident_error:.1%} "
+        "of the time."
+    )
+
+
+def show_prediction(prediction: Prediction, *, key: str, calibration: Calibration) -> None:
     """Render a prediction; `key` keeps element ids unique when shown twice on a page."""
+    open_set = prediction.classes > 10
+    if prediction.not_a_digit:
+        st.metric("Prediction", "not a digit")
+        st.warning(
+            f"**Not a digit.** {prediction.reason.removeprefix('not a digit: ').capitalize()}. "
+            "Letters, symbols, shapes and scribbles are answered this way rather than with a "
+            "guessed digit."
+        )
+        st.plotly_chart(
+            probability_bars(prediction.probabilities, not_a_digit=True), key=f"{key}_bars"
+        )
+        return
     if not prediction.digits:
         st.metric("Prediction", "–")
         st.info(f"Draw a digit to see the model's answer ({prediction.reason}).")
@@ -32,38 +64,61 @@ def show_prediction(prediction: Prediction, *, key: str) -> None:
             f"Unsure: the model is only {prediction.confidence:.0%} confident. This may not be "
             "a digit, or it is written in a way MNIST rarely shows."
         )
+        st.caption(threshold_sentence(calibration))
     else:
-        st.caption(f"Confidence {prediction.confidence:.1%}")
+        st.caption(f"Confidence {prediction.confidence:.1%} (calibrated)")
     if len(prediction.per_digit) == 1:
-        st.plotly_chart(probability_bars(prediction.probabilities), key=f"{key}_bars")
-    else:
-        assert prediction.preprocessed is not None
-        columns = st.columns(len(prediction.per_digit))
-        for column, digit, crop in zip(
-            columns, prediction.per_digit, prediction.preprocessed.digits, strict=True
-        ):
-            with column:
-                st.image(
-                    to_display(crop.centred, 84), caption=f"{digit.label} ({digit.confidence:.0%})"
-                )
-        with st.expander("Probabilities per digit"):
-            for index, digit in enumerate(prediction.per_digit):
-                st.plotly_chart(
-                    probability_bars(digit.probabilities, f"digit {index + 1}"),
-                    key=f"{key}_bars_{index}",
-                )
+        st.plotly_chart(
+            probability_bars(prediction.probabilities, not_a_digit=open_set), key=f"{key}_bars"
+        )
+        return
+    assert prediction.preprocessed is not None
+    columns = st.columns(len(prediction.per_digit))
+    for column, digit, crop in zip(
+        columns, prediction.per_digit, prediction.preprocessed.digits, strict=True
+    ):
+        with column:
+            st.image(
+                to_display(crop.centred, 84), caption=f"{digit.label} ({digit.confidence:.0%})"
+            )
+    with st.expander("Probabilities per digit"):
+        for index, digit in enumerate(prediction.per_digit):
+            st.plotly_chart(
+                probability_bars(digit.probabilities, f"digit {index + 1}", not_a_digit=open_set),
+                key=f"{key}_bars_{index}",
+            )
+
+
+def _reading_labels(prediction: Prediction) -> list[str]:
+    return ["not a digit" if d.label > 9 else str(d.label) for d in prediction.per_digit]
 
 
 def show_pipeline(prediction: Prediction) -> None:
-    """The preprocessing steps side by side, so a user sees why position and size do not matter."""
-    if prediction.preprocessed is None or not prediction.digits:
+    """How the model sees it: which pieces of ink it grouped into which digit, and the steps
+    from the drawing to the 28x28 input, so a user sees why position and size do not matter."""
+    result = prediction.preprocessed
+    if result is None or not result.digits:
         return
     st.subheader("How the model sees it")
-    steps = pipeline_steps(prediction.preprocessed)
+    grouping, inputs = st.columns([1, 2])
+    grouping.image(grouping_image(result, _reading_labels(prediction)), width="stretch")
+    grouping.caption(
+        f"{len(result.digits)} group{'s' if len(result.digits) != 1 else ''} of ink: each "
+        "way of grouping the pieces was read by the model, and the best reading won (a 5's "
+        "hat joins its body, two digits stay apart). Specks are ignored."
+    )
+    with inputs:
+        cells = st.columns(max(len(result.digits), 3))
+        for cell, crop, label in zip(
+            cells, result.digits, _reading_labels(prediction), strict=False
+        ):
+            cell.image(to_display(crop.centred, 84), caption=f"input: {label}")
+    steps = pipeline_steps(result)
     for column, (caption, image) in zip(st.columns(len(steps)), steps, strict=True):
         column.image(image, caption=caption, width="stretch")
     st.caption(
-        "Like MNIST: the ink is cropped, scaled to fit 20×20 keeping its shape, and placed in "
-        "28×28 so its centre of mass is in the middle — so an off-centre or small digit still "
-        "reads the same. With several digits, the first one is shown."
+        "Like MNIST: the ink is cropped, scaled to fit 20×20 keeping its shape, its strokes "
+        "brought to MNIST's width (any brush from 5 to 40 px), and placed in 28×28 so its "
+        "centre of mass is in the middle — so an off-centre or small digit still reads the "
+        "same. With several digits, the first one's steps are shown."
     )
