@@ -92,11 +92,11 @@ def heldout_answers(
     return np.array(confidence), np.array(right)
 
 
-def calibrate(
+def fit_heldout_temperature(
     predictor: Predictor, drawings: int = 1000, nondigits: int = 1000, seed: int = 0
-) -> CalibrationReport:
-    """Fit the temperature and the threshold of `predictor`'s model on held-out data, and set
-    them on `predictor` (its `calibration`)."""
+) -> tuple[float, float, float, int]:
+    """(temperature, ECE before, ECE after, how many logits) on held-out data; the
+    temperature is set on `predictor` (the ECEs are of the held-out MNIST digits)."""
     logits, labels = heldout_logits(predictor, drawings, nondigits, seed)
     temperature = fit_temperature(logits, labels)
     digits = labels < NOT_A_DIGIT
@@ -105,16 +105,40 @@ def calibrate(
     ece_before = expected_calibration_error(before.max(1), before.argmax(1) == labels[digits])
     ece_after = expected_calibration_error(after.max(1), after.argmax(1) == labels[digits])
     predictor.calibration = Calibration(temperature, predictor.calibration.unsure_below)
+    return temperature, ece_before, ece_after, len(labels)
+
+
+def choose_heldout_threshold(
+    predictor: Predictor, drawings: int = 1000, nondigits: int = 1000, seed: int = 0
+) -> tuple[float, float, int]:
+    """(threshold, share wrong at or above it, how many answers) from the Predictor's answers
+    on held-out drawings and non-digits; the threshold is set on `predictor`."""
     confidence, right = heldout_answers(predictor, drawings, nondigits, seed)
     threshold = choose_threshold(confidence, right, max_error=MAX_ERROR)
     above = confidence >= threshold
-    predictor.calibration = Calibration(temperature, threshold)
+    error = float((~right[above]).mean()) if above.any() else 0.0
+    calibration = predictor.calibration
+    predictor.calibration = dataclasses.replace(
+        calibration, unsure_below=threshold, confident_error=error
+    )
+    return threshold, error, len(right)
+
+
+def calibrate(
+    predictor: Predictor, drawings: int = 1000, nondigits: int = 1000, seed: int = 0
+) -> CalibrationReport:
+    """Fit the temperature, then the threshold, of `predictor`'s model on held-out data, and
+    set both on `predictor` (its `calibration`)."""
+    temperature, ece_before, ece_after, n_logits = fit_heldout_temperature(
+        predictor, drawings, nondigits, seed
+    )
+    threshold, error, n_answers = choose_heldout_threshold(predictor, drawings, nondigits, seed)
     return CalibrationReport(
         temperature=temperature,
         unsure_below=threshold,
         ece_before=ece_before,
         ece_after=ece_after,
-        confident_error=float((~right[above]).mean()) if above.any() else 0.0,
-        n_logits=len(labels),
-        n_answers=len(right),
+        confident_error=error,
+        n_logits=n_logits,
+        n_answers=n_answers,
     )

@@ -111,7 +111,7 @@ class Predictor:
         self.arch = model.arch
         self.classes = output_classes(self.graphdef, self.params, self.batch_stats)
         self.calibration = Calibration.of(info.meta if info else None)
-        self.prior = prior or Prior()
+        self.prior = prior or Prior.of(info.meta if info else None)
 
     @classmethod
     def load(cls, spec: str | Path = "default") -> Predictor:

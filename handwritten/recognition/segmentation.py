@@ -15,8 +15,10 @@ digit reading explains it reasonably well.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from handwritten.data.normalise import DigitCrop
 from handwritten.data.pieces import Pieces, crop_group
 from handwritten.models.architectures import NOT_A_DIGIT
 
-__all__ = ["NOT_A_DIGIT", "Prior", "Reading", "candidate_runs", "segment"]
+__all__ = ["NOT_A_DIGIT", "Prior", "Reading", "Run", "best_reading", "candidate_runs", "segment"]
 
 LogProbabilities = Callable[[np.ndarray], np.ndarray]  # images (N, 28, 28) -> (N, K) log p
 
@@ -44,6 +46,16 @@ class Prior:
     max_gap: float = 1.5  # stroke widths between a digit's pieces (side by side) at most
     max_candidates: int = 256  # beyond this many candidate groups, read the geometric groups
 
+    @classmethod
+    def of(cls, meta: dict[str, Any] | None) -> Prior:
+        """The prior tuned for a model (``meta["segmentation"]``), else the defaults."""
+        values = (meta or {}).get("segmentation") or {}
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def to_meta(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
 
 @dataclass
 class Reading:
@@ -61,24 +73,33 @@ def _horizontal_gap(box: tuple[int, int, int, int], other: tuple[int, int, int, 
     return max(0, other[1] - box[3], box[1] - other[3])
 
 
-def candidate_runs(found: Pieces, prior: Prior) -> dict[tuple[int, int], float]:
-    """Runs [start, stop) of pieces (in left-to-right order) that may form one digit, with the
-    sum of their side-by-side gaps in stroke widths: each next piece at most `max_gap` stroke
-    widths beside the run so far (a 5's hat, a 4's bar or a 7's bar overlap their digit's
-    columns; neighbouring digits usually stand further apart)."""
-    runs = {}
+@dataclass(frozen=True)
+class Run:
+    """A candidate digit: pieces [start, stop) and its side-by-side gaps in stroke widths."""
+
+    start: int
+    stop: int
+    gaps: float  # their sum
+    widest: float  # the largest one
+
+
+def candidate_runs(found: Pieces, prior: Prior) -> list[Run]:
+    """Runs [start, stop) of pieces (in left-to-right order) that may form one digit: each
+    next piece at most `max_gap` stroke widths beside the run so far (a 5's hat, a 4's bar or
+    a 7's bar overlap their digit's columns; neighbouring digits usually stand further apart)."""
+    runs = []
     width = max(found.stroke_width, 1.0)
     for start in range(len(found.pieces)):
-        box, gaps = found.pieces[start].box, 0.0
+        box, gaps, widest = found.pieces[start].box, 0.0, 0.0
         for stop in range(start + 1, min(start + prior.max_pieces, len(found.pieces)) + 1):
             piece = found.pieces[stop - 1].box
             gap = _horizontal_gap(box, piece) / width
             if gap > prior.max_gap:
                 break
-            gaps += gap
+            gaps, widest = gaps + gap, max(widest, gap)
             box = (min(box[0], piece[0]), min(box[1], piece[1]),
                    max(box[2], piece[2]), max(box[3], piece[3]))  # fmt: skip
-            runs[(start, stop)] = gaps
+            runs.append(Run(start, stop, gaps, widest))
     return runs
 
 
@@ -90,14 +111,12 @@ def _split_cost(found: Pieces, start: int, stop: int, prior: Prior) -> float:
     return 0.5 * prior.cut * len(inside & outside)
 
 
-def _run_score(
-    found: Pieces, run: tuple[int, int], gaps: float, log_p: np.ndarray, prior: Prior
-) -> tuple[float, int]:
+def _run_score(found: Pieces, run: Run, log_p: np.ndarray, prior: Prior) -> tuple[float, int]:
     """The best (score, class) of one run read as one digit or as not a digit."""
-    top, left, bottom, right = found.box_of(list(range(*run)))
+    top, left, bottom, right = found.box_of(list(range(run.start, run.stop)))
     aspect = (right - left) / max(bottom - top, 1)
-    shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * gaps
-    cost = prior.per_digit + shape + _split_cost(found, *run, prior)
+    shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * run.gaps
+    cost = prior.per_digit + shape + _split_cost(found, run.start, run.stop, prior)
     digit = int(np.argmax(log_p[:10]))
     best = (float(log_p[digit]) - cost, digit)
     if len(log_p) > NOT_A_DIGIT:
@@ -107,19 +126,17 @@ def _run_score(
     return best
 
 
-def segment(
-    ink: np.ndarray, found: Pieces, log_probabilities: LogProbabilities, prior: Prior = Prior()
-) -> Reading | None:
-    """The best reading of the pieces, or None when there are too many to search."""
+def best_reading(
+    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior
+) -> tuple[list[int], list[int], list[int]] | None:
+    """The dynamic programme: (chosen run indices, their classes, skipped dots) of the best
+    reading, left to right, using only the runs `prior` allows (so one set of candidates can
+    be re-scored under many priors when tuning)."""
     pieces = found.pieces
-    runs = candidate_runs(found, prior)
-    if not pieces or len(runs) > prior.max_candidates:
-        return None
-    crops = [crop_group(ink, found, list(range(*run))) for run in runs]
-    log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
     scored = {
-        run: (*_run_score(found, run, gaps, lp, prior), index)
-        for index, ((run, gaps), lp) in enumerate(zip(runs.items(), log_p, strict=True))
+        (run.start, run.stop): (*_run_score(found, run, lp, prior), index)
+        for index, (run, lp) in enumerate(zip(runs, log_p, strict=True))
+        if run.stop - run.start <= prior.max_pieces and run.widest <= prior.max_gap
     }
     all_dots = all(p.dot for p in pieces)
     best = [0.0] + [-np.inf] * len(pieces)
@@ -131,26 +148,40 @@ def segment(
             entry = scored.get((start, stop))
             if entry is not None and best[start] + entry[0] > best[stop]:
                 best[stop], back[stop] = best[start] + entry[0], (start, entry[2])
-    groups, labels, chosen, skipped = [], [], [], []
+    chosen, labels, skipped = [], [], []
     stop = len(pieces)
     while stop > 0:
         step = back[stop]
-        if step is None:  # unreachable (cannot happen: every single piece is a run)
+        if step is None:  # cannot happen while every single piece is a run
             return None
         start, index = step
         if index < 0:
             skipped.append(stop - 1)
         else:
-            groups.append(list(range(start, stop)))
-            labels.append(scored[(start, stop)][1])
             chosen.append(index)
+            labels.append(scored[(start, stop)][1])
         stop = start
-    order = list(reversed(range(len(groups))))
+    return chosen[::-1], labels[::-1], sorted(skipped)
+
+
+def segment(
+    ink: np.ndarray, found: Pieces, log_probabilities: LogProbabilities, prior: Prior = Prior()
+) -> Reading | None:
+    """The best reading of the pieces, or None when there are too many to search."""
+    runs = candidate_runs(found, prior)
+    if not found.pieces or len(runs) > prior.max_candidates:
+        return None
+    crops = [crop_group(ink, found, list(range(run.start, run.stop))) for run in runs]
+    log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
+    reading = best_reading(found, runs, log_p, prior)
+    if reading is None:
+        return None
+    chosen, labels, skipped = reading
     return Reading(
-        groups=[groups[i] for i in order],
-        crops=[crops[chosen[i]] for i in order],
-        labels=[labels[i] for i in order],
-        log_probabilities=log_p[[chosen[i] for i in order]],
-        skipped=sorted(skipped),
+        groups=[list(range(runs[i].start, runs[i].stop)) for i in chosen],
+        crops=[crops[i] for i in chosen],
+        labels=labels,
+        log_probabilities=log_p[chosen],
+        skipped=skipped,
         candidates=len(runs),
     )

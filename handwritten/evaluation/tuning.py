@@ -1,0 +1,102 @@
+"""Tuning the segmentation prior of a model on held-out sets only.
+
+Every held-out drawing (canvas digits, multi-digit strings, non-digits from the training
+templates) is preprocessed once and all its candidate groups are read by the model once, under
+the loosest candidate limits; each prior is then scored by re-running only the dynamic
+programme (`best_reading`), so hundreds of priors cost about what one pass of reading does.
+A coordinate search over `GRID` keeps the prior with the most held-out items read right:
+digits exactly, strings exactly, and non-digits as "not a digit".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from handwritten.data.pieces import Pieces, crop_group
+from handwritten.data.preprocess import preprocess
+from handwritten.evaluation.realistic import iter_set
+from handwritten.recognition.predictor import Predictor
+from handwritten.recognition.segmentation import (
+    NOT_A_DIGIT,
+    Prior,
+    Run,
+    best_reading,
+    candidate_runs,
+)
+
+LOOSEST = Prior(max_gap=2.5, max_pieces=5)
+GRID: dict[str, tuple[float, ...]] = {
+    "per_digit": (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
+    "not_a_digit": (0.0, 1.0, 2.0, 3.0, 4.0, 6.0),
+    "cut": (0.0, 0.75, 1.5, 3.0, 5.0),
+    "skip_dot": (0.25, 0.5, 1.0, 2.0, 3.0),
+    "gap": (0.0, 0.5, 1.0, 2.0, 3.0),
+    "max_gap": (0.75, 1.0, 1.5, 2.0, 2.5),
+    "wide": (0.0, 1.0, 2.0, 4.0),
+}
+
+
+@dataclass
+class Case:
+    """One held-out item, read once: its pieces, candidate runs and their log-probabilities."""
+
+    name: str  # the realistic set
+    expected: str  # "" for a non-digit
+    found: Pieces | None  # None: nothing to read
+    runs: list[Run]
+    log_p: np.ndarray
+
+
+def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list[Case]:
+    """Read every candidate of the first `counts[name]` held-out items of each set."""
+    cases = []
+    for name, count in counts.items():
+        for item in iter_set(name, "heldout", count, seed):
+            prepared = preprocess(item.image)
+            found = prepared.pieces
+            if prepared.is_blank or found is None or not found.pieces:
+                cases.append(Case(name, item.expected, None, [], np.zeros((0, 11))))
+                continue
+            runs = candidate_runs(found, LOOSEST)
+            crops = [crop_group(prepared.ink, found, list(range(r.start, r.stop))) for r in runs]
+            log_p = predictor.log_probabilities(np.stack([c.centred for c in crops]))
+            cases.append(Case(name, item.expected, found, runs, log_p))
+    return cases
+
+
+def read(case: Case, prior: Prior) -> str:
+    """The digits a prior reads ("" for "no digit" and for "not a digit")."""
+    if case.found is None:
+        return ""
+    reading = best_reading(case.found, case.runs, case.log_p, prior)
+    if reading is None or NOT_A_DIGIT in reading[1]:
+        return ""
+    return "".join(str(label) for label in reading[1])
+
+
+def score(cases: list[Case], prior: Prior) -> dict[str, float]:
+    """Share read right per set, and their mean (the objective)."""
+    right: dict[str, list[bool]] = {}
+    for case in cases:
+        right.setdefault(case.name, []).append(read(case, prior) == case.expected)
+    figures = {name: float(np.mean(flags)) for name, flags in right.items()}
+    figures["objective"] = float(np.mean(list(figures.values())))
+    return figures
+
+
+def tune(cases: list[Case], start: Prior = LOOSEST, passes: int = 2) -> tuple[Prior, dict]:
+    """Coordinate search from `start` over `GRID`; (best prior, its figures)."""
+    best, best_figures = start, score(cases, start)
+    for _ in range(passes):
+        for field, values in GRID.items():
+            for value in values:
+                change: dict[str, Any] = {field: value}
+                candidate = dataclasses.replace(best, **change)
+                figures = score(cases, candidate)
+                if figures["objective"] > best_figures["objective"] + 1e-9:
+                    best, best_figures = candidate, figures
+    return dataclasses.replace(best, max_pieces=LOOSEST.max_pieces), best_figures
