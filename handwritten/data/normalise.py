@@ -56,7 +56,12 @@ def stroke_width(mask: np.ndarray) -> float:
 def estimate_width(mask: np.ndarray) -> float:
     """Stroke width from area and outline: a stroke of length L and width w covers L * w pixels
     and has about 2 L outline pixels (far cheaper than a distance transform of the image)."""
-    inner = ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=0)
+    padded = np.pad(np.asarray(mask, bool), 1)
+    rows, cols = mask.shape
+    inner = padded[1:-1, 1:-1].copy()
+    for dr in (0, 1, 2):  # a 3x3 erosion by slices (faster than ndimage on small images)
+        for dc in (0, 1, 2):
+            inner &= padded[dr : dr + rows, dc : dc + cols]
     outline = int(mask.sum() - inner.sum())
     return 2.0 * float(mask.sum()) / max(outline, 1)
 

@@ -20,9 +20,11 @@ from handwritten.models.architectures import DigitModel, split_model
 from handwritten.runtime.distributed import to_host
 
 # Padded batch sizes; larger inputs go in chunks of the last one.
-BUCKETS = (1, 4, 16, 64, 256, 1024)
+BUCKETS = (1, 4, 8, 16, 32, 64, 256, 1024)
 # A predictor serves a drawing (a few digits) or a probe grid in chunks of 64: warmed up once.
-SERVING_BUCKETS = BUCKETS[:4]
+# Segmentation reads every candidate grouping in one batch (typically 3 to 40): the in-between
+# sizes keep the padding small.
+SERVING_BUCKETS = BUCKETS[:6]
 
 Output = Literal["logits", "probabilities", "features"]
 

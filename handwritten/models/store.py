@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
 from handwritten.models.checkpoint import CheckpointError, Restored, load_checkpoint
 from handwritten.models.inference import infer_model
@@ -45,12 +46,14 @@ def _probe_images() -> np.ndarray:
 def verify(restored: Restored, checkpoint: Path) -> None:
     """Run the model once on the probe images; raise `ModelNotFoundError` unless it answers
     finite probabilities for ten digits, or ten and "not a digit" (finite weights can still
-    overflow). The probe's
-    batch shares its compiled program with a predictor's warm-up (from the persistent
-    compilation cache, enabled first: a cold dashboard would otherwise compile it afresh)."""
+    overflow). The probe asks for logits, as a predictor's warm-up does, so the two share one
+    compiled program (from the persistent compilation cache, enabled first: a cold dashboard
+    would otherwise compile it afresh)."""
     enable_compile_cache()
     try:
-        probabilities = infer_model(restored.model, _probe_images(), output="probabilities")
+        logits = infer_model(restored.model, _probe_images(), output="logits")
+        with np.errstate(over="ignore", invalid="ignore"):
+            probabilities = softmax(logits.astype(np.float64), axis=1)
     except Exception as exc:  # a model that cannot run at all, whatever the reason
         raise ModelNotFoundError(f"{checkpoint}: the model does not run ({exc})") from exc
     if probabilities.shape not in ((2, 10), (2, 11)) or not np.isfinite(probabilities).all():
