@@ -94,11 +94,11 @@ def measure_all(predictor: Predictor, limits: dict[str, int]) -> dict[str, Any]:
     return figures
 
 
-def write_checkpoint(run: RunDir, meta: dict[str, Any]) -> None:
+def write_checkpoint(run: RunDir, meta: dict[str, Any], path: Path) -> None:
     payload = read_checkpoint(run.checkpoint_path)
     payload.pop("opt_state", None)
     payload["meta"] = meta
-    atomic_write_bytes(SHIPPED_CHECKPOINT, serialization.msgpack_serialize(payload))
+    atomic_write_bytes(path, serialization.msgpack_serialize(payload))
 
 
 def main() -> None:
@@ -109,11 +109,15 @@ def main() -> None:
     parser.add_argument("--nondigits", type=int, default=1000)
     parser.add_argument("--heldout", type=int, default=1000, help="held-out drawings (choices)")
     parser.add_argument("--note", default="", help="how the training time was measured")
+    parser.add_argument("--tune", type=int, default=1000, help="held-out drawings (prior)")
+    parser.add_argument("--out", type=Path, default=SHIPPED_CHECKPOINT.parent,
+                        help="where the checkpoint and card go (default: the package)")  # fmt: skip
     args = parser.parse_args()
     run = RunDir.open(args.run_dir)
     summary, config = run.summary() or {}, run.settings() | run.facts()
     predictor = Predictor(load_checkpoint(run.checkpoint_path).model)
-    choices = choose(predictor, args.heldout, {"canvas": 1000, "multi": 500, "nondigit": 500})
+    tune_counts = {"canvas": args.tune, "multi": args.tune // 2, "nondigit": args.tune // 2}
+    choices = choose(predictor, args.heldout, tune_counts)
     limits = {"canvas": args.limit, "photo": args.limit, "multi": args.strings,
               "nondigit": args.nondigits}  # fmt: skip
     figures = measure_all(predictor, limits)
@@ -133,9 +137,11 @@ def main() -> None:
         "note": args.note,
         "figures": {k: v for k, v in figures.items() if k != "mnist"} | {"limits": limits},
     } | {k: choices[k] for k in ("calibration", "segmentation", "tuning")}
-    write_checkpoint(run, meta)
-    CARD.write_text(card(meta, figures, summary))
-    say(f"wrote {SHIPPED_CHECKPOINT} ({SHIPPED_CHECKPOINT.stat().st_size / 1e6:.1f} MB), {CARD}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint, model_card = args.out / SHIPPED_CHECKPOINT.name, args.out / CARD.name
+    write_checkpoint(run, meta, checkpoint)
+    model_card.write_text(card(meta, figures, summary))
+    say(f"wrote {checkpoint} ({checkpoint.stat().st_size / 1e6:.1f} MB), {model_card}")
 
 
 def _pct(value: float) -> str:

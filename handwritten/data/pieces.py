@@ -21,7 +21,7 @@ from handwritten.data.normalise import DigitCrop, estimate_width, normalise_crop
 
 SPECK_AREA = 0.35  # pieces smaller than this many squared stroke widths are specks
 DOT_EXTENT = 1.8  # pieces no longer than this many stroke widths are dots
-MAX_CUTS = 2  # per component: two or three touching digits
+MAX_CUTS = 4  # per component
 FRINGE = 2  # px of anti-aliased edge below the ink threshold that belong to a stroke
 CUT_HEIGHT = 0.6  # only components at least this share of the tallest are cut
 
@@ -72,9 +72,9 @@ def _component_stats(labels: np.ndarray, count: int) -> tuple[np.ndarray, list[t
 def _cut_columns(component: np.ndarray, width: float) -> list[int]:
     """Columns (relative to the component's box) where touching digits may be parted, in a
     component about as wide as tall or wider: thin places of its column profile, and where
-    it would part into two or three digits of equal width, since two round digits touching
-    side by side leave no thin column. Which cut is
-    right is for recognition to say."""
+    it would part into two digits of equal width; in one much wider than tall, also at its
+    thirds and quarters (three digits, or a wide digit beside a narrow one), since round digits
+    touching side by side leave no thin column. Which cut is right is for recognition to say."""
     height, span = component.shape
     if span < 0.8 * height or height < 3 * width:
         return []
@@ -92,13 +92,15 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
         column = round(span * i / parts)
         return column if margin <= column < span - margin else None
 
-    # Priority: the middle (two digits), the thin places, then thirds (three digits).
-    wanted = [parting(2, 1), *(int(c) for c in thin), parting(3, 1), parting(3, 2)]
+    # Priority: the middle (two digits), the thin places, then thirds and quarters.
+    wanted = [parting(2, 1), *(int(c) for c in thin)]
+    if span >= 1.2 * height:
+        wanted += [parting(3, 1), parting(3, 2), parting(4, 1), parting(4, 3)]
     cuts: list[int] = []
     for column in wanted:
         if column is None or len(cuts) >= MAX_CUTS:
             continue
-        if all(abs(column - c) >= 0.2 * height for c in cuts):
+        if all(abs(column - c) >= 0.15 * height for c in cuts):
             cuts.append(column)
     return sorted(cuts)
 

@@ -47,7 +47,8 @@ class Item:
 
     image: np.ndarray | bytes
     expected: str
-    kind: str  # the non-digit template, or the number of digits, for breakdowns
+    kind: str  # for breakdowns: the non-digit template, the digit, or a string's length
+    # (with " touching" when two of its digits touch)
 
 
 def digit_source(source: str) -> Split:
@@ -77,9 +78,9 @@ def make_item(digits: Split, name: str, source: str, index: int, seed: int = 0) 
     if name == "multi":
         count = 2 + index % 5
         chosen = rng.choice(len(digits), count, replace=False)
-        ink = draw_string(digits.images_nhw[chosen], digits.labels_n[chosen], rng)
+        ink, touching = draw_string(digits.images_nhw[chosen], digits.labels_n[chosen], rng)
         expected = "".join(str(int(d)) for d in digits.labels_n[chosen])
-        return Item(canvas_payload(ink, rng), expected, str(count))
+        return Item(canvas_payload(ink, rng), expected, f"{count}{' touching' if touching else ''}")
     position = index % len(digits)
     digit, label = digits.images_nhw[position], int(digits.labels_n[position])
     if name == "photo":
@@ -171,4 +172,10 @@ def score_set(
             key: _rate(right), "confident": _rate(confident), "unsure": _rate(unsure),
             "ece": expected_calibration_error(np.array(confidences), np.array(right)),
         }  # fmt: skip
+        if name == "multi":
+            apart = ["touching" not in k for k in kinds]
+            figures["exact_apart"] = _rate([r for r, a in zip(right, apart, strict=True) if a])
+            figures["exact_touching"] = _rate(
+                [r for r, a in zip(right, apart, strict=True) if not a]
+            )
     return SetReport(name, source, len(right), figures, by_kind, failures)

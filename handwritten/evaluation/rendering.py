@@ -270,9 +270,12 @@ def _gap(rng: np.random.Generator, height: float, width: float) -> float:
     return float(rng.uniform(0.25 * height, 1.0 * height))
 
 
-def draw_string(digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_string(
+    digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
     """Ink of a string of MNIST digits on one line, one pen, each digit with its own accidents
-    (half as often as alone) and its own gap before it."""
+    (half as often as alone) and its own gap before it; and whether any two digits were set
+    touching (their boxes overlap)."""
     height = float(np.exp(rng.uniform(np.log(45), np.log(190))))
     shared = random_pen(rng, height)
     drawn = []
@@ -286,10 +289,12 @@ def draw_string(digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Gener
         skeleton = accidents(mnist_skeleton(digit), int(label), pen, rng)
         drawn.append((pen, *pen_strokes(skeleton, pen)))
     margin = 0.3 * height + shared.width
-    placed, cursor = [], margin
+    placed, cursor, touching = [], margin, False
     for index, (_, segments, dots, (x0, y0, x1, y1)) in enumerate(drawn):
         if index:
-            cursor += _gap(rng, height, shared.width)
+            gap = _gap(rng, height, shared.width)
+            touching |= gap <= 0
+            cursor += gap
         shift = np.array([cursor - x0, margin + 0.6 * height - (y0 + y1) / 2])
         shift[1] += rng.uniform(-0.06, 0.06) * height
         placed.append((segments + shift, dots + shift))
@@ -299,4 +304,4 @@ def draw_string(digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Gener
     dots = np.concatenate([d for _, d in placed])
     ink = draw_segments(segments, dots, size, shared.width)
     box = (margin, margin, cursor, size[0] - margin)
-    return specks_and_dots(ink, box, shared, rng)
+    return specks_and_dots(ink, box, shared, rng), touching

@@ -32,6 +32,7 @@ LOOSEST = Prior(max_gap=2.5, max_pieces=5)
 GRID: dict[str, tuple[float, ...]] = {
     "per_digit": (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
     "not_a_digit": (0.0, 1.0, 2.0, 3.0, 4.0, 6.0),
+    "wide_not_a_digit": (0.0, 2.0, 4.0, 8.0, 16.0),
     "cut": (0.0, 0.75, 1.5, 3.0, 5.0),
     "skip_dot": (0.25, 0.5, 1.0, 2.0, 3.0),
     "gap": (0.0, 0.5, 1.0, 2.0, 3.0),

@@ -37,6 +37,8 @@ class Prior:
 
     per_digit: float = 2.0  # each digit read costs this: fewer digits unless the ink says so
     not_a_digit: float = 3.0  # further cost of reading a group as "not a digit"
+    # ... and per unit of width / height above 1 (a wide group is more likely two digits)
+    wide_not_a_digit: float = 0.0
     cut: float = 1.5  # parting one connected component between two digits
     skip_dot: float = 1.0  # leaving a dot (about one brush dab) out of the reading
     wide: float = 2.0  # per unit of width / height above `wide_from`
@@ -120,7 +122,8 @@ def _run_score(found: Pieces, run: Run, log_p: np.ndarray, prior: Prior) -> tupl
     digit = int(np.argmax(log_p[:10]))
     best = (float(log_p[digit]) - cost, digit)
     if len(log_p) > NOT_A_DIGIT:
-        rejected = float(log_p[NOT_A_DIGIT]) - cost - prior.not_a_digit
+        against = prior.not_a_digit + prior.wide_not_a_digit * max(0.0, aspect - 1.0)
+        rejected = float(log_p[NOT_A_DIGIT]) - cost - against
         if rejected > best[0]:
             best = (rejected, NOT_A_DIGIT)
     return best
