@@ -11,3 +11,4 @@ def test_measure_reports_every_drawing() -> None:
     assert figures["per_digit_ms"] > 0
     assert {f"predict_ms[{name}]" for name in DRAWINGS} <= set(figures)
     assert figures["draw_predict_ms"] == max(figures[f"predict_ms[{n}]"] for n in DRAWINGS)
+    assert figures["draw_predict_cpu_ms"] == max(figures[f"predict_cpu_ms[{n}]"] for n in DRAWINGS)
