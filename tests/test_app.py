@@ -88,6 +88,16 @@ def test_drawn_seven_is_read_and_survives_a_page_switch() -> None:
     assert prediction(at) == "7"
 
 
+def test_a_drawn_star_is_not_a_digit() -> None:
+    at = app()
+    star = Image.new("RGBA", (320, 320), 0)
+    points = [(160, 40), (230, 270), (45, 125), (275, 125), (90, 270), (160, 40)]
+    ImageDraw.Draw(star).line(points, fill=(255, 255, 255, 255), width=16, joint="curve")
+    fake_canvas(at, star)
+    assert prediction(at) == "not a digit"
+    assert any("Not a digit" in w.value for w in at.warning)
+
+
 def test_pipeline_toggle_shows_the_steps() -> None:
     at = app()
     fake_canvas(at, seven())

@@ -166,3 +166,20 @@ def test_a_spaced_string_still_splits(predictor: Predictor) -> None:
     ]  # 4
     prediction = predictor.predict(canvas(digits, brush=14, size=(320, 320)))
     assert prediction.digits == "174"
+
+
+LETTER_A = [[(80, 270), (160, 50), (240, 270)], [(110, 190), (210, 190)]]
+STAR = [[(160, 40), (230, 270), (45, 125), (275, 125), (90, 270), (160, 40)]]
+SMILEY = [[(160, 40), (255, 90), (280, 170), (240, 255), (160, 285), (80, 255), (40, 170),
+           (65, 90), (160, 40)], [(120, 130)], [(200, 130)],
+          [(100, 195), (130, 230), (160, 240), (190, 230), (220, 195)]]  # fmt: skip
+
+
+@pytest.mark.parametrize("strokes", [LETTER_A, STAR, SMILEY], ids=["A", "star", "smiley"])
+def test_things_that_are_not_digits_are_said_to_be_so(
+    predictor: Predictor, strokes: Strokes
+) -> None:
+    prediction = predictor.predict(canvas(strokes, brush=16))
+    answer = prediction.to_json()
+    assert answer["label"] is None and not answer.get("digits")
+    assert answer["reason"].startswith("not a digit"), answer["reason"]
