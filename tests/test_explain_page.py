@@ -33,6 +33,9 @@ def test_without_a_drawing_it_uses_an_mnist_digit(synthetic_mnist: Path) -> None
     assert any("The model" in m.value for m in at.markdown)
 
 
-def test_without_mnist_it_says_how_to_fetch() -> None:
+def test_without_mnist_it_says_so_once_and_explains_drawings() -> None:
     at = explain_page()
-    assert any("handwritten data fetch" in w.value for w in at.warning)
+    needs = [i.value for i in at.info if "needs MNIST" in i.value]
+    assert needs == ["The embedding map needs MNIST, which is not on this machine yet."]
+    assert at.radio(key="explain_source").options == ["My drawing", "Upload an image"]
+    assert not at.warning

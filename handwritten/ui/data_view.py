@@ -20,6 +20,7 @@ from handwritten.models.store import active_version
 from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
 from handwritten.ui.cache import mnist_split
+from handwritten.ui.mnist_view import mnist_ready
 
 # Session-state keys of this page (widget keys, and the browser's page number).
 BROWSE_SET = "data_browse_set"
@@ -59,16 +60,13 @@ def _mnist(directory: str) -> Mnist:
 
 
 def mnist() -> Mnist | None:
-    """MNIST with its statistics, or None after telling the user how to get it."""
+    """MNIST with its statistics, or None after showing how getting it goes (the MNIST panel)."""
+    if not mnist_ready("The Data page"):
+        return None
     try:
         return _mnist(str(data_dir()))
     except DataError as error:
-        st.warning(
-            "MNIST is not on this machine yet. Run `handwritten data fetch` in a terminal "
-            "(it downloads and verifies the four files), then reload this page.",
-            icon=":material/download:",
-        )
-        st.caption(str(error))
+        st.error(f"MNIST is here but cannot be read: {error}", icon=":material/error:")
         return None
 
 

@@ -53,7 +53,7 @@ def model_view() -> ModelView:
 
 
 def mnist_test() -> Split | None:
-    """The MNIST test set, or None until `handwritten data fetch` has run (checked each time)."""
+    """The MNIST test set, or None while it is not here (the page's MNIST panel says why)."""
     try:
         return cache.mnist_split("test")
     except DataError:
@@ -188,7 +188,7 @@ def saliency_panel(model: DigitModel, image: np.ndarray, label: int) -> None:
 def embedding_panel(active: ModelView, image: np.ndarray) -> None:
     test = mnist_test()
     if test is None:
-        st.warning("The embedding map needs MNIST: run `handwritten data fetch`.")
+        st.caption("The embedding map needs MNIST (see the top of the page).")
         return
     embedding = _embedding(active.version, str(data_dir()))
     features = explain.penultimate_features(active.model, image[None])
@@ -225,10 +225,11 @@ def robustness_panel(predictor: Predictor, image: np.ndarray, label: int) -> Non
     )
 
 
-def source_image() -> np.ndarray | bytes | None:
-    """The drawing from the Draw page, an upload, or an MNIST test digit."""
-    options = ["My drawing", "Upload an image", "An MNIST test digit"]
-    default = 0 if st.session_state.get(state.CANVAS_IMAGE) is not None else 2
+def source_image(has_mnist: bool) -> np.ndarray | bytes | None:
+    """The drawing from the Draw page, an upload, or (once MNIST is here) an MNIST test digit."""
+    options = ["My drawing", "Upload an image"] + (["An MNIST test digit"] if has_mnist else [])
+    drawn = st.session_state.get(state.CANVAS_IMAGE) is not None
+    default = 0 if drawn or not has_mnist else 2
     choice = st.radio("Explain", options, index=default, horizontal=True, key="explain_source")
     if choice == options[0]:
         image = st.session_state.get(state.CANVAS_IMAGE)
@@ -242,7 +243,6 @@ def source_image() -> np.ndarray | bytes | None:
         return upload.getvalue() if upload is not None else None
     test = mnist_test()
     if test is None:
-        st.warning("MNIST is not in the cache: run `handwritten data fetch`.")
         return None
     index = st.number_input("Test image #", 0, len(test) - 1, 0, key="explain_index")
     return test.images_nhw[int(index)]

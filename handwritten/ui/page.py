@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from handwritten.ui.mnist_view import start_fetch
 from handwritten.ui.sidebar import sidebar_model_info
 from handwritten.ui.state import init_state
 
@@ -27,6 +28,7 @@ def setup_page(title: str) -> None:
         page_title=f"{title} · handwritten", page_icon=":material/draw:", layout="wide"
     )
     init_state()
+    start_fetch()  # the dashboard's first start gets MNIST, whichever page is opened first
     with st.sidebar:
         st.markdown("### ✍️ handwritten")
         for path, label, icon in PAGES:
