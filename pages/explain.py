@@ -36,7 +36,7 @@ elif prediction is not None:
     with tabs[2]:
         view.filters_panel(model, layers)
     with tabs[3]:
-        view.feature_maps_panel(model, image)
+        view.feature_maps_panel(model, layers, image)
     with tabs[4]:
         view.saliency_panel(model, image, label)
     with tabs[5]:

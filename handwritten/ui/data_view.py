@@ -97,8 +97,9 @@ def balance_panel(data: Mnist) -> None:
         "digit's share: with classes this even, plain accuracy is a fair summary."
     )
     st.plotly_chart(
-        plots.class_balance_bars(data.train_counts, data.test_counts), key="data_balance"
-    )
+        plots.class_balance_bars(data.train_counts, data.test_counts), key="data_balance",
+        config=STILL,
+    )  # fmt: skip
 
 
 def means_panel(data: Mnist) -> None:
@@ -130,9 +131,10 @@ def browse_panel(data: Mnist) -> None:
         "Set", ["train", "test"], default="train", required=True, key=BROWSE_SET,
         on_change=_first_page,
     )  # fmt: skip
-    digit = right.segmented_control(
-        "Digit", DIGITS, default=0, required=True, key=BROWSE_DIGIT, on_change=_first_page
-    )
+    digit = right.segmented_control(  # wraps on a phone instead of hiding 8 and 9
+        "Digit", DIGITS, default=0, required=True, key=BROWSE_DIGIT, on_change=_first_page,
+        wrap=True,
+    )  # fmt: skip
     split = data.train if name == "train" else data.test
     pages = dataset.page_count(split.labels_n, digit)
     page = min(st.session_state[BROWSE_PAGE], pages - 1)
@@ -206,8 +208,8 @@ def cell_panel(test: Split, model_scores: scores.ModelScores) -> None:
         support = dataset.class_counts(test.labels_n)
         st.plotly_chart(
             plots.per_class_accuracy_bars(evaluation.per_class_accuracy, support),
-            key="data_per_class",
-        )
+            key="data_per_class", config=STILL,
+        )  # fmt: skip
         st.caption("Click a cell of the matrix, or choose one here:")
         pick_true, pick_predicted = st.columns(2)
         pick_true.selectbox("True digit", DIGITS, key=CELL_TRUE)
