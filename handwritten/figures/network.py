@@ -11,6 +11,7 @@ from handwritten.figures.colours import (
     ACCENT,
     DIGIT_COLOURS,
     DIVERGING,
+    FRAME,
     GRAY,
     INK,
     MAGNITUDE,
@@ -20,11 +21,14 @@ from handwritten.figures.colours import (
 
 
 def _square(figure: go.Figure, height: int) -> go.Figure:
+    """Square pixels, no axes, row 0 on top; narrower than drawn (a phone), it stays at the top."""
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="",
+                        constrain="domain")  # fmt: skip
     figure.update_yaxes(
-        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x"
-    )
+        showticklabels=False, showgrid=False, zeroline=False, ticks="", autorange="reversed",
+        scaleanchor="x", constrain="domain", constraintoward="top",
+    )  # fmt: skip
     return figure
 
 
@@ -59,11 +63,20 @@ def matrix_heatmap(
     figure = go.Figure(trace)
     figure.update_layout(title=title or None)
     _square(figure, 320)
-    if axes is not None:
-        figure.update_xaxes(showticklabels=True, title_text=axes[0])
-        figure.update_yaxes(showticklabels=True, title_text=axes[1])
+    if axes is not None:  # whole-pixel ticks: rows and columns are counted, not measured
+        figure.update_xaxes(
+            showticklabels=True, title_text=axes[0], ticks="outside", dtick=_tick(array.shape[1])
+        )
+        figure.update_yaxes(
+            showticklabels=True, title_text=axes[1], ticks="outside", dtick=_tick(array.shape[0])
+        )
         figure.update_layout(margin={"l": 60, "r": 10, "t": 40, "b": 50})
     return figure
+
+
+def _tick(count: int) -> int:
+    """A whole tick step giving at most about six ticks along `count` cells."""
+    return max(1, -(-count // 6))
 
 
 def _colour_bar(title: str | None, **extra: object) -> dict[str, object] | None:
@@ -113,9 +126,16 @@ def rgba_channels(rgba: np.ndarray, gray: np.ndarray) -> go.Figure:
     """The canvas's R, G, B and alpha channels and the grayscale channel made from them, all on
     one 0 (black) to 1 (white) scale: an opaque alpha is white, not an autoscaled grey."""
     channels = [rgba[..., i].astype(np.float64) / 255.0 for i in range(4)]
-    return heatmap_row(
+    figure = heatmap_row(
         [*channels, gray], ["red", "green", "blue", "alpha", "gray"], zrange=(0.0, 1.0)
     )
+    for index in range(1, 6):  # a frame, so that a white (opaque) alpha shows on a white page
+        axis = "" if index == 1 else str(index)
+        figure.add_shape(
+            type="rect", xref=f"x{axis} domain", yref=f"y{axis} domain", x0=0, x1=1, y0=0,
+            y1=1, line={"color": FRAME, "width": 1},
+        )  # fmt: skip
+    return figure
 
 
 def conv_step(step: ConvWindow) -> go.Figure:
@@ -164,12 +184,12 @@ def filter_grid(filters: np.ndarray, title: str) -> go.Figure:
         )
     )
     figure.update_layout(title=title)
-    return _square(figure, 300)
+    return _square(figure, 330)
 
 
 def _wide_columns(count: int) -> int:
-    """Columns for a mosaic about twice as wide as tall: it fills the page's width."""
-    return max(1, min(count, int(np.ceil(np.sqrt(2 * count)))))
+    """Columns for a mosaic about 2.5 times as wide as tall: it fills the page's width."""
+    return max(1, min(count, int(np.ceil(np.sqrt(2.5 * count)))))
 
 
 def feature_maps(activation_hwc: np.ndarray, title: str, max_channels: int = 64) -> go.Figure:
@@ -186,7 +206,7 @@ def feature_maps(activation_hwc: np.ndarray, title: str, max_channels: int = 64)
         )
     )
     figure.update_layout(title=title)
-    return _square(figure, 300)
+    return _square(figure, 330)
 
 
 def map_detail(map_hw: np.ndarray, title: str) -> go.Figure:

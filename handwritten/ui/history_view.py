@@ -67,9 +67,12 @@ def history_panel() -> None:
     event = st.dataframe(
         history_table(rows), hide_index=True, on_select="rerun", selection_mode="multi-row",
         key=state.HISTORY, width="stretch",
-        column_config={
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
-            "duration (s)": st.column_config.NumberColumn(format="%.0f"),
+        column_config={  # the run's name gets the room; on a phone the rest scrolls into view
+            "run": st.column_config.TextColumn(width="medium"),
+            "status": st.column_config.TextColumn(width="small"),
+            "test accuracy": st.column_config.NumberColumn(format="percent", width="small"),
+            "duration (s)": st.column_config.NumberColumn(format="%.0f", width="small"),
+            "active": st.column_config.CheckboxColumn(width="small"),
         },
     )  # fmt: skip
     if error := st.session_state.pop(state.HISTORY_ERROR, None):
