@@ -16,7 +16,12 @@ from handwritten.models.inference import infer_model
 from handwritten.storage.runs import RunDir
 from handwritten.training.config import DEMO_PRESET, PRESETS, TrainConfig
 from handwritten.training.loop import fit
-from handwritten.training.snapshots import list_snapshots, load_snapshot, save_snapshot
+from handwritten.training.snapshots import (
+    is_snapshot_step,
+    list_snapshots,
+    load_snapshot,
+    save_snapshot,
+)
 
 from .conftest import synthetic_digits
 
@@ -36,8 +41,9 @@ def test_a_run_snapshots_its_start_every_n_steps_and_its_end(tmp_path: Path, spl
     result = fit(TINY_LENET, run, *splits)
     assert result.state == "finished"
     steps = [snapshot.step for snapshot in list_snapshots(run)]
-    # 512 images / 64 = 8 steps an epoch, 16 in all: 0, every 3rd, and the last (16).
-    assert steps == [0, 3, 6, 9, 12, 15, 16]
+    # 512 images / 64 = 8 steps an epoch, 16 in all: 0, 1 and 2 (powers of two below the
+    # cadence), every 3rd, and the last (16).
+    assert steps == [0, 1, 2, 3, 6, 9, 12, 15, 16]
     last = load_snapshot(list_snapshots(run)[-1].path)
     final = load_checkpoint(run.checkpoint_path).model
     images = splits[1].images_nhw[:16].astype(np.float32) / 255.0
@@ -48,6 +54,12 @@ def test_a_run_snapshots_its_start_every_n_steps_and_its_end(tmp_path: Path, spl
     np.testing.assert_allclose(
         first_layer_filters(first), first_layer_filters(fresh), atol=1e-3
     )  # step 0 is the random start
+
+
+def test_snapshot_steps_are_dense_at_the_start_then_every_n() -> None:
+    chosen = [step for step in range(120) if is_snapshot_step(step, 25)]
+    assert chosen == [0, 1, 2, 4, 8, 16, 25, 50, 75, 100]
+    assert not any(is_snapshot_step(step, 0) for step in range(50))
 
 
 def test_no_snapshots_unless_asked(tmp_path: Path, splits) -> None:

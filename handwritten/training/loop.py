@@ -28,7 +28,7 @@ from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
 from handwritten.storage.runs import RunDir
 from handwritten.training.config import TrainConfig
-from handwritten.training.snapshots import save_snapshot, snapshot_path
+from handwritten.training.snapshots import is_snapshot_step, save_snapshot, snapshot_path
 from handwritten.training.step import StepSpec, TrainState, prepare_step, train_step
 from handwritten.training.stopping import StopSignal
 
@@ -235,8 +235,7 @@ def _one_epoch(
             tracker.end("stopped", session.stop.reason)
             return state, False
         state = _take_step(session, tracker, state, order, index)
-        every = session.config.snapshot_every
-        if every and tracker.step % every == 0:
+        if is_snapshot_step(tracker.step, session.config.snapshot_every):
             _snapshot(session, tracker, state)
         # The first line comes after step 1 so a watcher sees the run start at once.
         due = tracker.steps_here == 1 or tracker.step % session.config.log_every == 0

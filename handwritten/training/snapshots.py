@@ -1,10 +1,12 @@
 """Weight snapshots taken while a run trains, so anyone watching can show the model learning.
 
 With ``snapshot_every`` set, a run writes its weights to ``snapshots/step-NNNNNN.msgpack`` in
-its run directory at step 0 (the random start), every ``snapshot_every`` steps and at its last
-step. A watcher (the Tour's live chapter) lists them and evaluates what it likes on each: the
-first-layer filters sharpening from noise, a drawing's probability climbing. The run never needs
-to know what will be looked at, and the run directory stays the only protocol.
+its run directory at step 0 (the random start), at steps 1, 2, 4, 8... below the cadence (a
+network learns most in its first steps: the demo's LeNet reads a drawing right within 25), every
+``snapshot_every`` steps and at its last step. A watcher (the Tour's live chapter) lists them
+and evaluates what it likes on each: the first-layer filters taking shape, a drawing's
+probability climbing. The run never needs to know what will be looked at, and the run directory
+stays the only protocol.
 
 Snapshots are checkpoints (the same msgpack format, written atomically) in float16: half the
 size, and far more precise than a picture of a filter or a probability needs. The demo preset's
@@ -42,6 +44,14 @@ class Snapshot:
     @property
     def path(self) -> Path:
         return Path(self.version.path)
+
+
+def is_snapshot_step(step: int, every: int) -> bool:
+    """Whether the weights after `step` steps are snapshotted: every `every` steps, and the
+    powers of two below `every` (0: never)."""
+    if every <= 0 or step < 0:
+        return False
+    return step % every == 0 or (step < every and step & (step - 1) == 0)
 
 
 def snapshot_path(run: RunDir, step: int) -> Path:

@@ -14,6 +14,7 @@ PAGES = [
     ("pages/explain.py", "Explain", ":material/biotech:"),
     ("pages/data.py", "Data", ":material/dataset:"),
     ("pages/samples.py", "Samples", ":material/collections_bookmark:"),
+    ("pages/tour.py", "Tour", ":material/slideshow:"),
 ]
 
 

@@ -1,0 +1,203 @@
+"""The Tour's chapter 7 picture: the whole network at once (pure Plotly, after CNN Explainer).
+
+One axis in "tile" units: each layer is a column at x = column x `PITCH`; each of its shown maps
+is a small heatmap placed by `x0`/`dx` so maps of any size draw as equal squares. Connections
+are line shapes behind the tiles, thicker and darker the stronger. Every thumbnail is its own
+trace carrying ``meta = [column, position]``, so a click (Streamlit's selection event names the
+trace by ``curve_number``) says which map to open large.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from handwritten.analysis.overview import Column, Overview
+from handwritten.figures.colours import ACCENT, DIVERGING, GRAY, MAGNITUDE, MUTED, TRANSPARENT
+
+PITCH = 2.4  # column spacing, in tiles
+STEP = 1.3  # tile spacing within a column
+OUTPUT_STEP = 0.78  # the ten outputs are smaller, to fit the same height
+OUTPUT_TILE = 0.6
+
+
+def _positions(count: int, step: float) -> list[float]:
+    return [(i - (count - 1) / 2) * step for i in range(count)]
+
+
+def _layer_size(column: Column) -> str:
+    if column.kind == "output":
+        return "10 digits"
+    return " × ".join(str(d) for d in column.shape)
+
+
+def _scale(column: Column) -> dict[str, Any]:
+    """One colour range per column, so its maps compare with each other."""
+    assert column.maps is not None
+    if column.kind == "input":
+        return {"colorscale": GRAY, "zmin": 0.0, "zmax": 1.0}
+    bound = float(np.abs(column.maps).max()) or 1.0
+    if column.maps.min() < 0:
+        return {"colorscale": DIVERGING, "zmin": -bound, "zmax": bound}
+    return {"colorscale": MAGNITUDE, "zmin": 0.0, "zmax": bound}
+
+
+def _tile(z: np.ndarray, x: float, y: float, size: float, meta: list[int], hover: str,
+          scale: Mapping[str, Any]) -> go.Heatmap:  # fmt: skip
+    """A 2-D array drawn as a size x size square centred on (x, y)."""
+    height, width = z.shape
+    return go.Heatmap(
+        z=np.asarray(z, np.float32), x0=x - size / 2 + size / width / 2, dx=size / width,
+        y0=y - size / 2 + size / height / 2, dy=size / height, showscale=False, meta=meta,
+        hovertemplate=f"{hover}<extra></extra>", **scale,
+    )  # fmt: skip
+
+
+def _column_traces(index: int, column: Column) -> list[go.Heatmap]:
+    x = index * PITCH
+    if column.maps is not None:
+        scale = _scale(column)
+        return [
+            _tile(m, x, y, 1.0, [index, p], f"{column.name} · map {c}: click to open", scale)
+            for p, (m, c, y) in enumerate(
+                zip(column.maps, column.indices, _positions(len(column.maps), STEP), strict=True)
+            )
+        ]
+    assert column.values is not None
+    values = np.asarray(column.values, np.float64)
+    if column.kind == "output":
+        scale = {"colorscale": [[0, "white"], [1, ACCENT]], "zmin": 0.0, "zmax": 1.0}
+        ys, size = _positions(10, OUTPUT_STEP), OUTPUT_TILE
+        hovers = [f"digit {d}: {v:.1%}" for d, v in enumerate(values)]
+    else:
+        scale = {"colorscale": MAGNITUDE, "zmin": 0.0, "zmax": float(values.max()) or 1.0}
+        ys, size = _positions(len(values), STEP), 0.8
+        hovers = [f"{column.name} · unit {u}: {v:.2f}" for u, v in zip(column.indices, values,
+                                                                        strict=True)]  # fmt: skip
+    return [
+        _tile(np.array([[v]]), x, y, size, [index, p], hover, scale)
+        for p, (v, y, hover) in enumerate(zip(values, ys, hovers, strict=True))
+    ]
+
+
+def _node_y(overview: Overview, column: int, position: int) -> float:
+    col = overview.columns[column]
+    if col.kind == "output":
+        return _positions(10, OUTPUT_STEP)[position]
+    return _positions(len(col.indices), STEP)[position]
+
+
+def _half_width(column: Column) -> float:
+    return OUTPUT_TILE / 2 if column.kind == "output" else 0.5 if column.spatial else 0.4
+
+
+def _edge_shapes(overview: Overview) -> list[dict[str, Any]]:
+    shapes = []
+    for edge in sorted(overview.edges, key=lambda e: e.strength):
+        (c0, p0), (c1, p1) = edge.source, edge.target
+        x0 = c0 * PITCH + _half_width(overview.columns[c0])
+        x1 = c1 * PITCH - _half_width(overview.columns[c1])
+        colour, width = (MUTED, 2.0) if edge.one_to_one else (ACCENT, 0.8 + 5.0 * edge.strength)
+        shapes.append({
+            "type": "line", "x0": x0, "x1": x1, "y0": _node_y(overview, c0, p0),
+            "y1": _node_y(overview, c1, p1), "layer": "below",
+            "line": {"color": colour, "width": width},
+            "opacity": 0.9 if edge.one_to_one else 0.25 + 0.7 * edge.strength,
+        })  # fmt: skip
+    return shapes
+
+
+def _labels(overview: Overview) -> list[dict[str, Any]]:
+    """Column headers, the digits beside the outputs, and the winner's frame."""
+    top = _positions(6, STEP)[0] - 0.75
+    notes = [
+        {"x": i * PITCH, "y": top, "text": f"<b>{c.name}</b><br>{_layer_size(c)}",
+         "showarrow": False, "yanchor": "bottom", "font": {"size": 15}}
+        for i, c in enumerate(overview.columns)
+    ]  # fmt: skip
+    out = len(overview.columns) - 1
+    probabilities = np.asarray(overview.columns[out].values)
+    for digit, y in enumerate(_positions(10, OUTPUT_STEP)):
+        won = digit == overview.answer
+        text = f"<b>{digit}  {probabilities[digit]:.0%}</b>" if won else f"{digit}"
+        notes.append(
+            {
+                "x": out * PITCH + 0.45,
+                "y": y,
+                "text": text,
+                "showarrow": False,
+                "xanchor": "left",
+                "font": {"size": 20 if won else 15, "color": ACCENT if won else "#555"},
+            }
+        )
+    return notes
+
+
+def overview_figure(overview: Overview) -> go.Figure:
+    """Every drawn layer as a column of thumbnails, the strongest connections between them,
+    the winning digit lit."""
+    figure = go.Figure()
+    for index, column in enumerate(overview.columns):
+        for trace in _column_traces(index, column):
+            figure.add_trace(trace)
+    out = len(overview.columns) - 1
+    y = _positions(10, OUTPUT_STEP)[overview.answer]
+    half = OUTPUT_TILE / 2 + 0.08
+    winner = {"type": "rect", "x0": out * PITCH - half, "x1": out * PITCH + half,
+              "y0": y - half, "y1": y + half, "line": {"color": ACCENT, "width": 4}}  # fmt: skip
+    side = OUTPUT_TILE / 2  # the outputs are white when unlikely: a frame keeps them visible
+    frames = [
+        {"type": "rect", "x0": out * PITCH - side, "x1": out * PITCH + side, "y0": y0 - side,
+         "y1": y0 + side, "line": {"color": MUTED, "width": 1}}
+        for y0 in _positions(10, OUTPUT_STEP)
+    ]  # fmt: skip
+    span = _positions(6, STEP)
+    figure.update_layout(
+        shapes=[*_edge_shapes(overview), *frames, winner], annotations=_labels(overview),
+        height=660,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+        plot_bgcolor=TRANSPARENT, paper_bgcolor=TRANSPARENT, font={"size": 16},
+        xaxis={"visible": False, "range": [-0.8, out * PITCH + 1.7], "fixedrange": True},
+        yaxis={"visible": False, "range": [span[-1] + 0.8, span[0] - 1.9], "fixedrange": True,
+               "scaleanchor": "x"},
+    )  # fmt: skip
+    return figure
+
+
+def node_of(figure: go.Figure, curve_number: int) -> tuple[int, int] | None:
+    """(column, position) of the thumbnail a click landed on, or None for anything else."""
+    if not 0 <= curve_number < len(figure.data):
+        return None
+    meta = figure.data[curve_number].meta
+    return (int(meta[0]), int(meta[1])) if meta is not None and len(meta) == 2 else None
+
+
+def map_figure(overview: Overview, column: int, position: int) -> go.Figure:
+    """One map (or unit) of the overview, large, with its numbers on hover."""
+    col = overview.columns[column]
+    if col.maps is None:
+        assert col.values is not None
+        value = float(col.values[position])
+        what = "digit" if col.kind == "output" else "unit"
+        z, title = np.array([[value]]), f"{col.name}, {what} {col.indices[position]}: {value:.3f}"
+    else:
+        z = col.maps[position]
+        title = f"{col.name}, map {col.indices[position]} ({z.shape[0]} × {z.shape[1]})"
+    scale = _scale(col) if col.maps is not None else {"colorscale": MAGNITUDE}
+    figure = go.Figure(
+        go.Heatmap(
+            z=np.asarray(z, np.float32),
+            showscale=True,
+            **scale,
+            hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    figure.update_layout(title=title, height=520, font={"size": 18},
+                         margin={"l": 10, "r": 10, "t": 60, "b": 10})  # fmt: skip
+    figure.update_xaxes(showticklabels=False, showgrid=False, constrain="domain")
+    figure.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed",
+                        scaleanchor="x", constrain="domain")  # fmt: skip
+    return figure
