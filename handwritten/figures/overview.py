@@ -2,9 +2,10 @@
 
 One axis in "tile" units: each layer is a column at x = column x `PITCH`; each of its shown maps
 is a small heatmap placed by `x0`/`dx` so maps of any size draw as equal squares. Connections
-are line shapes behind the tiles, thicker and darker the stronger. Every thumbnail is its own
-trace carrying ``meta = [column, position]``, so a click (Streamlit's selection event names the
-trace by ``curve_number``) says which map to open large.
+are line shapes behind the tiles, thicker and darker the stronger. Heatmap cells do not select on
+a click, so every tile also has an invisible marker at its centre whose ``customdata`` is
+``[column, position]`` (as the Data page's confusion matrix does): a click selects the nearest
+marker, and Streamlit's selection event then says which map to open large.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def _positions(count: int, step: float) -> list[float]:
 
 def _layer_size(column: Column) -> str:
     if column.kind == "output":
-        return "10 digits"
-    return " × ".join(str(d) for d in column.shape)
+        return "10"
+    return "×".join(str(d) for d in column.shape)
 
 
 def _scale(column: Column) -> dict[str, Any]:
@@ -45,27 +46,25 @@ def _scale(column: Column) -> dict[str, Any]:
     return {"colorscale": MAGNITUDE, "zmin": 0.0, "zmax": bound}
 
 
-def _tile(z: np.ndarray, x: float, y: float, size: float, meta: list[int], hover: str,
-          scale: Mapping[str, Any]) -> go.Heatmap:  # fmt: skip
+def _tile(z: np.ndarray, x: float, y: float, size: float, scale: Mapping[str, Any]) -> go.Heatmap:
     """A 2-D array drawn as a size x size square centred on (x, y)."""
     height, width = z.shape
     return go.Heatmap(
         z=np.asarray(z, np.float32), x0=x - size / 2 + size / width / 2, dx=size / width,
-        y0=y - size / 2 + size / height / 2, dy=size / height, showscale=False, meta=meta,
-        hovertemplate=f"{hover}<extra></extra>", **scale,
+        y0=y - size / 2 + size / height / 2, dy=size / height, showscale=False,
+        hoverinfo="skip", **scale,
     )  # fmt: skip
 
 
-def _column_traces(index: int, column: Column) -> list[go.Heatmap]:
+def _column_traces(index: int, column: Column) -> tuple[list[go.Heatmap], list[tuple]]:
+    """The column's tiles, and (x, y, column, position, hover text) for each one's marker."""
     x = index * PITCH
     if column.maps is not None:
+        ys = _positions(len(column.maps), STEP)
         scale = _scale(column)
-        return [
-            _tile(m, x, y, 1.0, [index, p], f"{column.name} · map {c}: click to open", scale)
-            for p, (m, c, y) in enumerate(
-                zip(column.maps, column.indices, _positions(len(column.maps), STEP), strict=True)
-            )
-        ]
+        tiles = [_tile(m, x, y, 1.0, scale) for m, y in zip(column.maps, ys, strict=True)]
+        hovers = [f"{column.name} · map {c}: click to open" for c in column.indices]
+        return tiles, [(x, y, index, p, h) for p, (y, h) in enumerate(zip(ys, hovers, strict=True))]
     assert column.values is not None
     values = np.asarray(column.values, np.float64)
     if column.kind == "output":
@@ -77,10 +76,19 @@ def _column_traces(index: int, column: Column) -> list[go.Heatmap]:
         ys, size = _positions(len(values), STEP), 0.8
         hovers = [f"{column.name} · unit {u}: {v:.2f}" for u, v in zip(column.indices, values,
                                                                         strict=True)]  # fmt: skip
-    return [
-        _tile(np.array([[v]]), x, y, size, [index, p], hover, scale)
-        for p, (v, y, hover) in enumerate(zip(values, ys, hovers, strict=True))
-    ]
+    tiles = [_tile(np.array([[v]]), x, y, size, scale) for v, y in zip(values, ys, strict=True)]
+    return tiles, [(x, y, index, p, h) for p, (y, h) in enumerate(zip(ys, hovers, strict=True))]
+
+
+def _markers(nodes: list[tuple]) -> go.Scatter:
+    """One invisible, clickable marker per tile, carrying [column, position]."""
+    return go.Scatter(
+        x=[n[0] for n in nodes], y=[n[1] for n in nodes], mode="markers",
+        marker={"size": 30, "symbol": "square", "opacity": 0},
+        customdata=[[n[2], n[3]] for n in nodes], text=[n[4] for n in nodes],
+        hovertemplate="%{text}<extra></extra>", showlegend=False,
+        selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
+    )  # fmt: skip
 
 
 def _node_y(overview: Overview, column: int, position: int) -> float:
@@ -114,8 +122,8 @@ def _labels(overview: Overview) -> list[dict[str, Any]]:
     """Column headers, the digits beside the outputs, and the winner's frame."""
     top = _positions(6, STEP)[0] - 0.75
     notes = [
-        {"x": i * PITCH, "y": top, "text": f"<b>{c.name}</b><br>{_layer_size(c)}",
-         "showarrow": False, "yanchor": "bottom", "font": {"size": 15}}
+        {"x": i * PITCH, "y": top, "showarrow": False, "yanchor": "bottom", "font": {"size": 14},
+         "text": f"<b>{c.name}</b><br><span style='font-size:11px'>{_layer_size(c)}</span>"}
         for i, c in enumerate(overview.columns)
     ]  # fmt: skip
     out = len(overview.columns) - 1
@@ -140,9 +148,12 @@ def overview_figure(overview: Overview) -> go.Figure:
     """Every drawn layer as a column of thumbnails, the strongest connections between them,
     the winning digit lit."""
     figure = go.Figure()
+    nodes: list[tuple] = []
     for index, column in enumerate(overview.columns):
-        for trace in _column_traces(index, column):
-            figure.add_trace(trace)
+        tiles, more = _column_traces(index, column)
+        figure.add_traces(tiles)
+        nodes += more
+    figure.add_trace(_markers(nodes))
     out = len(overview.columns) - 1
     y = _positions(10, OUTPUT_STEP)[overview.answer]
     half = OUTPUT_TILE / 2 + 0.08
@@ -160,19 +171,29 @@ def overview_figure(overview: Overview) -> go.Figure:
         height=660,
         margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
         plot_bgcolor=TRANSPARENT, paper_bgcolor=TRANSPARENT, font={"size": 16},
-        xaxis={"visible": False, "range": [-0.8, out * PITCH + 1.7], "fixedrange": True},
+        dragmode=False, clickmode="event+select", hoverdistance=40,
+        xaxis={"visible": False, "range": [-0.8, out * PITCH + 2.3], "fixedrange": True},
         yaxis={"visible": False, "range": [span[-1] + 0.8, span[0] - 1.9], "fixedrange": True,
                "scaleanchor": "x"},
     )  # fmt: skip
     return figure
 
 
-def node_of(figure: go.Figure, curve_number: int) -> tuple[int, int] | None:
-    """(column, position) of the thumbnail a click landed on, or None for anything else."""
-    if not 0 <= curve_number < len(figure.data):
+def node_of(point: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(column, position) of the tile a click selected, or None for anything else."""
+    data = point.get("customdata")
+    try:
+        column, position = int(data[0]), int(data[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError, KeyError):
         return None
-    meta = figure.data[curve_number].meta
-    return (int(meta[0]), int(meta[1])) if meta is not None and len(meta) == 2 else None
+    return column, position
+
+
+def names_a_node(overview: Overview, column: int, position: int) -> bool:
+    """Whether (column, position) is one of the overview's tiles (a stale click may not be)."""
+    return 0 <= column < len(overview.columns) and 0 <= position < len(
+        overview.columns[column].indices
+    )
 
 
 def map_figure(overview: Overview, column: int, position: int) -> go.Figure:
@@ -195,7 +216,7 @@ def map_figure(overview: Overview, column: int, position: int) -> go.Figure:
             hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
         )
     )
-    figure.update_layout(title=title, height=520, font={"size": 18},
+    figure.update_layout(title={"text": title, "font": {"size": 22}}, height=520, font={"size": 18},
                          margin={"l": 10, "r": 10, "t": 60, "b": 10})  # fmt: skip
     figure.update_xaxes(showticklabels=False, showgrid=False, constrain="domain")
     figure.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed",

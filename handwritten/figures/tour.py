@@ -95,15 +95,14 @@ def matrix_text(image28: np.ndarray) -> np.ndarray:
     return np.where(values > 0, values.astype(str), "")
 
 
-STEP_CAPTIONS = ("your drawing", "gray", "white on black", "cropped", "fit 20 × 20",
-                 "centred 28 × 28")  # fmt: skip
+STEP_CAPTIONS = ("drawn", "gray", "ink", "cropped", "20 × 20", "28 × 28")
 
 
 def pixels_figure(prepared: PreprocessResult) -> go.Figure:
     """The preprocessing steps (left, two rows of three) and the 28x28 matrix of numbers."""
     steps = pipeline_steps(prepared)[:6]
     titles = [f"{i + 1}. {caption}" for i, caption in enumerate(STEP_CAPTIONS[: len(steps)])]
-    titles = [*titles[:3], "what the network reads: 28 × 28 numbers", *titles[3:]]
+    titles = [*titles[:3], "what the network reads:<br>28 × 28 numbers", *titles[3:]]
     figure = make_subplots(
         rows=2, cols=4, column_widths=[1, 1, 1, 3.3], horizontal_spacing=0.02,
         vertical_spacing=0.12, specs=[[{}, {}, {}, {"rowspan": 2}], [{}, {}, {}, None]],
@@ -130,10 +129,9 @@ def convolution_figure(story: ConvolutionStory) -> go.Figure:
     """One window x kernel = one output pixel (top), then every window: the edge maps."""
     w = story.window
     titles = [
-        f"your drawing: a 3 × 3 window<br>at row {story.row}, column {story.col}",
-        "the window's<br>9 numbers", "× the Sobel x<br>kernel",
-        f"= 9 products,<br>summed: {w.value:.2f}",
-        "Sobel x everywhere:<br>left-right change", "Sobel y:<br>up-down change",
+        f"a 3 × 3 window<br>(row {story.row}, col. {story.col})", "its 9<br>numbers",
+        "× Sobel x<br>kernel", f"= products,<br>sum {w.value:.2f}",
+        "Sobel x:<br>left-right change", "Sobel y:<br>up-down change",
         "edge strength<br>√(x² + y²)",
     ]  # fmt: skip
     figure = make_subplots(
@@ -213,9 +211,9 @@ def pooling_figure(story: PoolingStory) -> go.Figure:
     figure = make_subplots(
         rows=1, cols=4, column_widths=[3, 3, 2.2, 1.1], horizontal_spacing=0.04,
         subplot_titles=[
-            f"{where}: {height} × {width} = {height * width:,} numbers",
-            f"after 2 × 2 max-pooling: {small_h} × {small_w} = {small_h * small_w:,}",
-            "up close: 4 × 4", "→ 2 × 2",
+            f"{where}<br>{height} × {width} = {height * width:,} numbers",
+            f"after 2 × 2 max-pooling<br>{small_h} × {small_w} = {small_h * small_w:,}",
+            "up close<br>4 × 4", "→<br>2 × 2",
         ],
     )  # fmt: skip
     figure.add_trace(heat(story.before), 1, 1)
@@ -243,11 +241,11 @@ def _strip(values: np.ndarray) -> go.Heatmap:
 def dense_figure(story: DenseStory) -> go.Figure:
     """Last maps → one long row of numbers → hidden units → ten scores → ten probabilities."""
     flat, hidden = len(story.flat), len(story.hidden)
-    first = "the last feature maps" if story.maps is not None else "the input"
+    first = "the last<br>feature maps" if story.maps is not None else "the input"
     figure = make_subplots(
         rows=1, cols=5, column_widths=[2.2, 0.5, 0.5, 1.6, 2.0], horizontal_spacing=0.06,
-        subplot_titles=[first, f"{flat:,} numbers", f"{hidden} units", "10 scores",
-                        "softmax: 10 probabilities"],
+        subplot_titles=[first, f"{flat:,}<br>numbers", f"{hidden}<br>units", "10<br>scores",
+                        "softmax:<br>10 probabilities"],
     )  # fmt: skip
     if story.maps is not None:
         tiles = normalised(np.moveaxis(story.maps, -1, 0))

@@ -69,21 +69,27 @@ def answer_text(case: Case) -> str:
 
 
 def lessons_figure(lessons: Lessons) -> go.Figure:
-    """Seven small pictures of what the model saw, each titled with what it answered."""
+    """What the model saw and answered: the drawing four ways (top), three styles (bottom)."""
     cases = [
         ("plain resize", lessons.naive), ("MNIST-style", lessons.preprocessed),
-        ("small & high, plain", lessons.high_naive),
-        ("small & high, MNIST-style", lessons.high_preprocessed),
+        ("small & high,<br>plain resize", lessons.high_naive),
+        ("small & high,<br>MNIST-style", lessons.high_preprocessed),
         ("a crossed 7", lessons.crossed_seven), ("a European 1", lessons.european_one),
         ("a scribble", lessons.scribble),
     ]  # fmt: skip
     titles = [f"{name}<br><b>{answer_text(case)}</b>" for name, case in cases]
-    figure = make_subplots(rows=1, cols=7, subplot_titles=titles, horizontal_spacing=0.02)
-    for col, (_, case) in enumerate(cases, 1):
-        figure.add_trace(heat(case.image28, gray=True), 1, col)
-        image_axes(figure, 1, col)
+    figure = make_subplots(
+        rows=2, cols=4, subplot_titles=titles, horizontal_spacing=0.04, vertical_spacing=0.2,
+        specs=[[{}, {}, {}, {}], [{}, {}, {}, None]],
+    )  # fmt: skip
+    for index, (_, case) in enumerate(cases):
+        row, col = divmod(index, 4)
+        figure.add_trace(heat(case.image28, gray=True), row + 1, col + 1)
+        image_axes(figure, row + 1, col + 1)
+    figure = finish(figure, 640)
     figure.update_annotations(font_size=16)
-    return finish(figure, 330)
+    figure.update_layout(margin={"t": 90})
+    return figure
 
 
 # ---------------------------------------------------------------------------------------------

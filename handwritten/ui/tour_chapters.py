@@ -9,6 +9,7 @@ chapter's templates in ``tour.toml``, filled with what was measured on this draw
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -29,6 +30,7 @@ from handwritten.ui.canvas import drawing_canvas
 from handwritten.ui.samples_view import save_as
 
 OPEN_MAP = "tour_open_map"  # the overview's selection (a chart widget key)
+OPEN_NODE = "tour_open_node"  # (column, position) clicked, shown large until dismissed
 
 
 def _picture(figure: go.Figure, key: str, **options) -> None:
@@ -54,35 +56,39 @@ def _arranged(chapter: view.Chapter, live: str, figure: go.Figure) -> None:
 
 
 def draw(chapter: view.Chapter) -> None:
-    """The canvas (or the example), the `Prediction` metric and its ten probabilities."""
+    """The canvas (or the example) and, beside it even on a tablet, the `Prediction` metric and
+    its ten probabilities."""
     example = st.session_state[view.SOURCE] == "example"
-    left, right = st.columns([1, 1.4], gap="large")
-    with left:
-        if example:
-            st.space("medium")
-            st.image(to_display(failures.example_digit(), 320), width=320)
-            st.button("Draw my own", icon=":material/draw:", on_click=view.use_canvas)
-        else:
-            st.space("medium")  # the canvas's toolbar sits above it: keep it off the buttons
-            drawing_canvas(failures.STROKE, st.session_state[state.SCHEME])
-            st.button("Use an example digit instead", icon=":material/auto_awesome:",
-                      on_click=view.use_example)  # fmt: skip
-    with right:
-        st.markdown(chapter.text)
-        ctx, fallback = view.context()
-        if fallback and not example:  # nothing drawn yet, or nothing readable
-            st.metric("Prediction", "–")
-            st.caption("Draw a digit, or use the example.")
-            return
-        prediction = ctx.prediction
-        st.metric("Prediction", prediction.digits)
-        first = prediction.per_digit[0]
-        template = chapter.templates["unsure" if prediction.unsure else "answer"]
-        st.markdown(template.format(digit=first.label, confidence=first.confidence))
-        if example:
-            st.caption(chapter.templates["example"])
-        bars = probability_bars(first.probabilities).update_layout(font={"size": plots.FONT})
-        _picture(bars, "draw_bars")
+    st.markdown(chapter.text)
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=340):
+            st.space("small")  # the canvas's toolbar sits above it: keep it off the text
+            if example:
+                st.image(to_display(failures.example_digit(), 320), width=320)
+                st.button("Draw my own", icon=":material/draw:", on_click=view.use_canvas)
+            else:
+                drawing_canvas(failures.STROKE, st.session_state[state.SCHEME])
+                st.button("Use an example digit instead", icon=":material/auto_awesome:",
+                          on_click=view.use_example)  # fmt: skip
+        with st.container(width="stretch"):
+            _answer(chapter, example)
+
+
+def _answer(chapter: view.Chapter, example: bool) -> None:
+    ctx, fallback = view.context()
+    if fallback and not example:  # nothing drawn yet, or nothing readable
+        st.metric("Prediction", "–")
+        st.caption("Draw a digit, or use the example.")
+        return
+    prediction = ctx.prediction
+    st.metric("Prediction", prediction.digits)
+    first = prediction.per_digit[0]
+    template = chapter.templates["unsure" if prediction.unsure else "answer"]
+    st.markdown(template.format(digit=first.label, confidence=first.confidence))
+    if example:
+        st.caption(chapter.templates["example"])
+    bars = probability_bars(first.probabilities).update_layout(font={"size": plots.FONT})
+    _picture(bars, "draw_bars")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,17 +142,22 @@ def dense(chapter: view.Chapter, ctx: view.Context) -> None:
 # 7. The whole network at once
 
 
-def _opened(figure: go.Figure) -> tuple[int, int] | None:
+def _clicked(told: network.Overview) -> None:
+    """A click on the overview: remember the tile; it stays open large until dismissed (the
+    chart keeps its selection, so reading that instead would reopen a dismissed dialog)."""
     selection = st.session_state.get(OPEN_MAP)
-    points = selection.selection.points if selection is not None else []
-    for point in points:
-        node = overview_plots.node_of(figure, int(point.get("curve_number", -1)))
-        if node is not None:
-            return node
-    return None
+    for point in selection.selection.points if selection is not None else []:
+        node = overview_plots.node_of(point)
+        if node is not None and overview_plots.names_a_node(told, *node):
+            st.session_state[OPEN_NODE] = node
+            return
 
 
-@st.dialog("A map up close", width="large")
+def _dismissed() -> None:
+    st.session_state.pop(OPEN_NODE, None)
+
+
+@st.dialog("A map up close", width="large", on_dismiss=_dismissed)
 def _large_map(told: network.Overview, column: int, position: int) -> None:
     st.plotly_chart(overview_plots.map_figure(told, column, position), key="tour_map_large",
                     config=plots.STILL)  # fmt: skip
@@ -156,9 +167,9 @@ def overview(chapter: view.Chapter, ctx: view.Context) -> None:
     told = view.computed("overview", ctx, lambda c: network.overview(c.model, c.image28))
     figure = view.computed("overview_figure", ctx, lambda c: overview_plots.overview_figure(told))
     st.markdown(chapter.text)
-    st.plotly_chart(figure, key=OPEN_MAP, config=plots.STILL, on_select="rerun",
+    st.plotly_chart(figure, key=OPEN_MAP, config=plots.STILL, on_select=partial(_clicked, told),
                     selection_mode="points")  # fmt: skip
-    node = _opened(figure)
+    node = st.session_state.get(OPEN_NODE)
     if node is not None:
         _large_map(told, *node)
 
@@ -208,11 +219,13 @@ RENDER: dict[str, Callable[[view.Chapter, view.Context], None]] = {
 
 
 def render(chapter: view.Chapter) -> None:
-    """Show one chapter on the tour's drawing (the first chapter makes that drawing)."""
-    if chapter.key == "draw":
-        draw(chapter)
-        return
-    ctx, fallback = view.context()
-    if fallback:
-        st.caption("No drawing yet, so the tour uses an example 7. Chapter 1 takes your own.")
-    RENDER[chapter.key](chapter, ctx)
+    """Show one chapter on the tour's drawing (the first chapter makes that drawing), in the
+    container the tour's style stacks on narrow screens (`tour_view.STYLE`)."""
+    with st.container(key=view.BODY):
+        if chapter.key == "draw":
+            draw(chapter)
+            return
+        ctx, fallback = view.context()
+        if fallback:
+            st.caption("No drawing yet, so the tour uses an example 7. Chapter 1 takes yours.")
+        RENDER[chapter.key](chapter, ctx)

@@ -32,6 +32,7 @@ CHAPTER = "tour_chapter"  # 0-based index of the chapter shown
 PRESENT = "tour_present"  # the Present switch (kept across pages; the widget mirrors it)
 PRESENT_WIDGET = "tour_present_toggle"
 SOURCE = "tour_source"  # "canvas" or "example"
+BODY = "tour_body"  # the chapter's container (its CSS class is st-key-tour_body)
 TEXTS = Path(__file__).with_name("tour.toml")
 
 
@@ -129,6 +130,9 @@ STYLE = """
 [data-testid="stMain"] [data-testid="stMetricValue"] p {{
   font-size: {metric}rem; line-height: 1.1; }}
 [data-testid="stMain"] h1 {{ font-size: {title}rem; }}
+@media (max-width: 1200px) {{  /* a tablet: words above the picture, never squeezed beside it */
+  .st-key-tour_body [data-testid="stColumn"] {{ min-width: 100%; }}
+}}
 {present}
 </style>
 """
