@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from handwritten.data.preprocess import MNIST_SIZE, extract_ink, luminance
+from handwritten.data.preprocess import MNIST_SIZE, luminance
 from handwritten.recognition.predictor import UNSURE_BELOW, Prediction, Predictor
 
 CANVAS = 320  # the Tour's canvas, in pixels
@@ -64,8 +64,11 @@ def scribble(seed: int = SCRIBBLE_SEED) -> np.ndarray:
 
 
 def ink_image(rgba: np.ndarray) -> np.ndarray:
-    """White ink on black in [0, 1], whatever the canvas's colours (no crop, no centring)."""
-    return extract_ink(luminance(np.asarray(rgba)))[0]
+    """White ink on black in [0, 1], whatever the canvas's colours: the grayscale, inverted
+    when the background (the border) is light. No crop, no centring, no lighting correction."""
+    gray = luminance(np.asarray(rgba))
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return (1.0 - gray if float(np.median(border)) > 0.5 else gray).astype(np.float32)
 
 
 def naive_resize(rgba: np.ndarray) -> np.ndarray:
