@@ -26,7 +26,6 @@ from handwritten.recognition.predictor import Prediction, Predictor
 from handwritten.storage.files import FileVersion
 from handwritten.ui import cache as shared
 from handwritten.ui import state
-from handwritten.ui.canvas import forget_drawing
 
 CHAPTER = "tour_chapter"  # 0-based index of the chapter shown
 PRESENT = "tour_present"  # the Present switch (kept across pages; the widget mirrors it)
@@ -97,6 +96,10 @@ def use_example() -> None:
 
 def use_canvas() -> None:
     """Back to the canvas, blank, for a drawing of one's own."""
+    # Imported here: the canvas component registers itself on import, which works only inside
+    # a running app, and the chapter list and keys here are read by tests outside one.
+    from handwritten.ui.canvas import forget_drawing
+
     st.session_state[SOURCE] = "canvas"
     forget_drawing()
 
