@@ -22,7 +22,14 @@ def test_every_tile_has_a_clickable_marker(told) -> None:
     tiles = sum(len(column.indices) for column in told.columns)
     heatmaps = [trace for trace in figure.data if trace.type == "heatmap"]
     markers = figure.data[-1]
-    assert len(heatmaps) == tiles and len(markers.customdata) == tiles
+    assert len(heatmaps) == len(told.columns) and len(markers.customdata) == tiles
+    # conv2's six 14x14 maps stacked with 4 blank rows between them, each marker on its map.
+    conv2 = heatmaps[4]
+    assert conv2.z.shape == (6 * 14 + 5 * 4, 14)
+    np.testing.assert_allclose(conv2.z[18:32], told.columns[4].maps[1])
+    nodes = zip(markers.customdata, markers.y, strict=True)
+    centre_row = next(y for (c, p), y in nodes if (c, p) == (4, 1))
+    assert (centre_row - conv2.y0) / conv2.dy == pytest.approx(18 + 6.5)
     assert figure.layout.clickmode == "event+select" and figure.layout.dragmode is False
     first = {"customdata": list(markers.customdata[0])}
     assert plots.node_of(first) == (0, 0)

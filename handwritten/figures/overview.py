@@ -1,8 +1,10 @@
 """The Tour's chapter 7 picture: the whole network at once (pure Plotly, after CNN Explainer).
 
-One axis in "tile" units: each layer is a column at x = column x `PITCH`; each of its shown maps
-is a small heatmap placed by `x0`/`dx` so maps of any size draw as equal squares. Connections
-are line shapes behind the tiles, thicker and darker the stronger. Heatmap cells do not select on
+One axis in "tile" units: each layer is a column at x = column x `PITCH`; its shown maps are
+stacked into one heatmap (blank rows between them) placed by `x0`/`dx`/`dy`, so maps of any size
+draw as equal squares and the whole picture is a dozen traces (one per map made the browser
+draw 70, measured 1.5-2 s a render on a loaded 2-core machine). Connections are line shapes
+behind the tiles, thicker and darker the stronger. Heatmap cells do not select on
 a click, so every tile also has an invisible marker at its centre whose ``customdata`` is
 ``[column, position]`` (as the Data page's confusion matrix does): a click selects the nearest
 marker, and Streamlit's selection event then says which map to open large.
@@ -20,13 +22,40 @@ from handwritten.analysis.overview import Column, Overview
 from handwritten.figures.colours import ACCENT, DIVERGING, GRAY, MAGNITUDE, MUTED, TRANSPARENT
 
 PITCH = 2.4  # column spacing, in tiles
-STEP = 1.3  # tile spacing within a column
-OUTPUT_STEP = 0.78  # the ten outputs are smaller, to fit the same height
-OUTPUT_TILE = 0.6
+GAP = 2 / 7  # the blank between two tiles of a column, as a share of a tile (2 rows of a 7x7)
+UNIT_TILE = 0.8  # a hidden unit's square
+OUTPUT_TILE = 0.6  # the ten outputs are smaller, to fit the same height
+BLOCK = 7  # a unit or output is drawn as a 7x7 block of its value
 
 
-def _positions(count: int, step: float) -> list[float]:
-    return [(i - (count - 1) / 2) * step for i in range(count)]
+def _tile_size(column: Column) -> float:
+    return OUTPUT_TILE if column.kind == "output" else 1.0 if column.spatial else UNIT_TILE
+
+
+def _stack(column: Column) -> np.ndarray:
+    """The column's maps (or unit values as 7x7 blocks) stacked top to bottom, NaN between."""
+    if column.maps is not None:
+        maps = np.asarray(column.maps, np.float32)
+    else:
+        assert column.values is not None
+        values = np.asarray(column.values, np.float32)
+        maps = np.broadcast_to(values[:, None, None], (len(values), BLOCK, BLOCK))
+    count, height, width = maps.shape
+    gap = max(1, round(height * GAP))
+    out = np.full((count * height + (count - 1) * gap, width), np.nan, np.float32)
+    for index, tile in enumerate(maps):
+        out[index * (height + gap) : index * (height + gap) + height] = tile
+    return out
+
+
+def _centres(column: Column) -> list[float]:
+    """Each tile's centre, y downwards, the column centred on 0: exactly where `_stack` puts
+    it (the gap is a whole number of rows)."""
+    stacked, size = _stack(column), _tile_size(column)
+    height = column.maps.shape[1] if column.maps is not None else BLOCK
+    gap = max(1, round(height * GAP))
+    top, row = -len(stacked) * size / height / 2, size / height
+    return [top + (i * (height + gap) + height / 2) * row for i in range(len(column.indices))]
 
 
 def _layer_size(column: Column) -> str:
@@ -46,38 +75,31 @@ def _scale(column: Column) -> dict[str, Any]:
     return {"colorscale": MAGNITUDE, "zmin": 0.0, "zmax": bound}
 
 
-def _tile(z: np.ndarray, x: float, y: float, size: float, scale: Mapping[str, Any]) -> go.Heatmap:
-    """A 2-D array drawn as a size x size square centred on (x, y)."""
-    height, width = z.shape
-    return go.Heatmap(
-        z=np.asarray(z, np.float32), x0=x - size / 2 + size / width / 2, dx=size / width,
-        y0=y - size / 2 + size / height / 2, dy=size / height, showscale=False,
-        hoverinfo="skip", **scale,
-    )  # fmt: skip
-
-
-def _column_traces(index: int, column: Column) -> tuple[list[go.Heatmap], list[tuple]]:
-    """The column's tiles, and (x, y, column, position, hover text) for each one's marker."""
-    x = index * PITCH
+def _column_trace(index: int, column: Column) -> tuple[go.Heatmap, list[tuple]]:
+    """The column as one heatmap, and (x, y, column, position, hover text) for each tile."""
+    x, size = index * PITCH, _tile_size(column)
+    stacked = _stack(column)
+    height = column.maps.shape[1] if column.maps is not None else BLOCK
+    width = stacked.shape[1]
     if column.maps is not None:
-        ys = _positions(len(column.maps), STEP)
         scale = _scale(column)
-        tiles = [_tile(m, x, y, 1.0, scale) for m, y in zip(column.maps, ys, strict=True)]
         hovers = [f"{column.name} · map {c}: click to open" for c in column.indices]
-        return tiles, [(x, y, index, p, h) for p, (y, h) in enumerate(zip(ys, hovers, strict=True))]
-    assert column.values is not None
-    values = np.asarray(column.values, np.float64)
-    if column.kind == "output":
+    elif column.kind == "output":
         scale = {"colorscale": [[0, "white"], [1, ACCENT]], "zmin": 0.0, "zmax": 1.0}
-        ys, size = _positions(10, OUTPUT_STEP), OUTPUT_TILE
-        hovers = [f"digit {d}: {v:.1%}" for d, v in enumerate(values)]
+        hovers = [f"digit {d}: {v:.1%}" for d, v in enumerate(np.asarray(column.values))]
     else:
+        values = np.asarray(column.values, np.float64)
         scale = {"colorscale": MAGNITUDE, "zmin": 0.0, "zmax": float(values.max()) or 1.0}
-        ys, size = _positions(len(values), STEP), 0.8
         hovers = [f"{column.name} · unit {u}: {v:.2f}" for u, v in zip(column.indices, values,
                                                                         strict=True)]  # fmt: skip
-    tiles = [_tile(np.array([[v]]), x, y, size, scale) for v, y in zip(values, ys, strict=True)]
-    return tiles, [(x, y, index, p, h) for p, (y, h) in enumerate(zip(ys, hovers, strict=True))]
+    row = size / height
+    trace = go.Heatmap(
+        z=stacked, x0=x - size / 2 + size / width / 2, dx=size / width,
+        y0=-len(stacked) * row / 2 + row / 2, dy=row, showscale=False, hoverinfo="skip",
+        hoverongaps=False, **scale,
+    )  # fmt: skip
+    ys = _centres(column)
+    return trace, [(x, y, index, p, h) for p, (y, h) in enumerate(zip(ys, hovers, strict=True))]
 
 
 def _markers(nodes: list[tuple]) -> go.Scatter:
@@ -92,10 +114,7 @@ def _markers(nodes: list[tuple]) -> go.Scatter:
 
 
 def _node_y(overview: Overview, column: int, position: int) -> float:
-    col = overview.columns[column]
-    if col.kind == "output":
-        return _positions(10, OUTPUT_STEP)[position]
-    return _positions(len(col.indices), STEP)[position]
+    return _centres(overview.columns[column])[position]
 
 
 def _half_width(column: Column) -> float:
@@ -120,15 +139,15 @@ def _edge_shapes(overview: Overview) -> list[dict[str, Any]]:
 
 def _labels(overview: Overview) -> list[dict[str, Any]]:
     """Column headers, the digits beside the outputs, and the winner's frame."""
-    top = _positions(6, STEP)[0] - 0.75
+    top = min(_centres(column)[0] - _tile_size(column) / 2 for column in overview.columns) - 0.2
     notes = [
         {"x": i * PITCH, "y": top, "showarrow": False, "yanchor": "bottom", "font": {"size": 14},
-         "text": f"<b>{c.name}</b><br><span style='font-size:11px'>{_layer_size(c)}</span>"}
+         "text": f"<b>{c.name}</b><br><span style='font-size:12px'>{_layer_size(c)}</span>"}
         for i, c in enumerate(overview.columns)
     ]  # fmt: skip
     out = len(overview.columns) - 1
     probabilities = np.asarray(overview.columns[out].values)
-    for digit, y in enumerate(_positions(10, OUTPUT_STEP)):
+    for digit, y in enumerate(_centres(overview.columns[out])):
         won = digit == overview.answer
         text = f"<b>{digit}  {probabilities[digit]:.0%}</b>" if won else f"{digit}"
         notes.append(
@@ -150,12 +169,13 @@ def overview_figure(overview: Overview) -> go.Figure:
     figure = go.Figure()
     nodes: list[tuple] = []
     for index, column in enumerate(overview.columns):
-        tiles, more = _column_traces(index, column)
-        figure.add_traces(tiles)
+        trace, more = _column_trace(index, column)
+        figure.add_trace(trace)
         nodes += more
     figure.add_trace(_markers(nodes))
     out = len(overview.columns) - 1
-    y = _positions(10, OUTPUT_STEP)[overview.answer]
+    outputs = _centres(overview.columns[out])
+    y = outputs[overview.answer]
     half = OUTPUT_TILE / 2 + 0.08
     winner = {"type": "rect", "x0": out * PITCH - half, "x1": out * PITCH + half,
               "y0": y - half, "y1": y + half, "line": {"color": ACCENT, "width": 4}}  # fmt: skip
@@ -163,9 +183,10 @@ def overview_figure(overview: Overview) -> go.Figure:
     frames = [
         {"type": "rect", "x0": out * PITCH - side, "x1": out * PITCH + side, "y0": y0 - side,
          "y1": y0 + side, "line": {"color": MUTED, "width": 1}}
-        for y0 in _positions(10, OUTPUT_STEP)
+        for y0 in outputs
     ]  # fmt: skip
-    span = _positions(6, STEP)
+    low = max(_centres(c)[-1] + _tile_size(c) / 2 for c in overview.columns)
+    high = min(_centres(c)[0] - _tile_size(c) / 2 for c in overview.columns)
     figure.update_layout(
         shapes=[*_edge_shapes(overview), *frames, winner], annotations=_labels(overview),
         height=660,
@@ -173,7 +194,7 @@ def overview_figure(overview: Overview) -> go.Figure:
         plot_bgcolor=TRANSPARENT, paper_bgcolor=TRANSPARENT, font={"size": 16},
         dragmode=False, clickmode="event+select", hoverdistance=40,
         xaxis={"visible": False, "range": [-0.8, out * PITCH + 2.3], "fixedrange": True},
-        yaxis={"visible": False, "range": [span[-1] + 0.8, span[0] - 1.9], "fixedrange": True,
+        yaxis={"visible": False, "range": [low + 0.3, high - 1.3], "fixedrange": True,
                "scaleanchor": "x"},
     )  # fmt: skip
     return figure

@@ -2,8 +2,9 @@
 
 "Train it now" launches `PRESETS[DEMO_PRESET]` through `handwritten.jobs.launcher` (the one
 training slot of the machine, a process of its own) and remembers the run. One fragment polls
-the run directory every second: the loss from its metrics, and from each weight snapshot the
-first-layer filters and the drawing's probabilities, each snapshot read once per drawing. When
+the run directory every second while a job trains (every few seconds otherwise): the loss from
+its metrics, and from each weight snapshot the first-layer filters and the drawing's
+probabilities, each snapshot read once per drawing. When
 another job holds the machine, the last run that recorded snapshots is shown instead.
 """
 
@@ -28,7 +29,8 @@ from handwritten.ui.tour_view import Chapter, digest
 
 RUN = "tour_run"  # the run this session started from the tour
 REFUSED = "tour_run_refused"  # set when Start found the machine busy
-POLL_S = 1.0
+POLL_S = 1.0  # while a job trains: a snapshot or a metric line arrives every second or so
+IDLE_POLL_S = 5.0  # otherwise only to notice a job started elsewhere (another tab, the CLI)
 
 
 def _start() -> None:
@@ -78,8 +80,11 @@ def _watched() -> tuple[RunDir | None, str]:
 
 
 def live_chapter(chapter: Chapter, image28: np.ndarray, label: int) -> None:
-    """The Start button and the run's pictures, polled."""
-    _panel(chapter, image28, label)
+    """The Start button and the run's pictures, in one fragment polling the run directory:
+    every second while a job trains, every few seconds otherwise (a poll costs a figure)."""
+    training = current_job() is not None
+    poll = st.fragment(run_every=POLL_S if training else IDLE_POLL_S)(_panel)
+    poll(chapter, image28, label, training)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -112,10 +117,11 @@ def _status(
     return done if why == "ours" else f"{t['recorded'].format(run=run.id)} {done}"
 
 
-@st.fragment(run_every=POLL_S)
-def _panel(chapter: Chapter, image28: np.ndarray, label: int) -> None:
-    """One poll of the watched run's files; never blocks the script. The button lives here so
-    that it comes back when the job ends, without a rerun of the whole page."""
+def _panel(chapter: Chapter, image28: np.ndarray, label: int, training: bool) -> None:
+    """One poll of the watched run's files; never blocks the script. The button lives here, so
+    a press reruns only this fragment."""
+    if (current_job() is not None) != training:
+        st.rerun()  # a job started or ended: the whole page reruns and picks the other cadence
     st.button("Train it now (about 20 s)", icon=":material/play_arrow:", type="primary",
               on_click=_start, disabled=current_job() is not None, key="tour_train")  # fmt: skip
     if st.session_state.pop(REFUSED, False):
