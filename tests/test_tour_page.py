@@ -149,6 +149,7 @@ def recorded_run(name: str = "recorded") -> RunDir:
         run.append_metrics({"kind": "train", "step": step, "loss": loss, "total_steps": 25,
                             "epoch": step / 25, "elapsed": step * 0.5})  # fmt: skip
     run.append_metrics({"kind": "epoch", "epoch": 1, "step": 25, "test_accuracy": 0.9})
+    run.write_facts({"n_train": 1600, "n_test": 400})
     run.set_status("finished")
     run.write_summary({"duration_seconds": 14.2, "test_accuracy": 0.9})
     return run
@@ -172,6 +173,7 @@ def test_the_live_chapter_shows_the_last_recorded_run() -> None:
     at = live_chapter(tour())
     text = markdown(at)
     assert "Showing the last recorded run (recorded). Trained in 14 s: 25 steps, 90.0%" in text
+    assert "right on 400 digits it never saw" in text
 
 
 def test_the_live_chapter_when_another_job_holds_the_machine() -> None:

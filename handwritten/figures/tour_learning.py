@@ -86,8 +86,8 @@ def lessons_figure(lessons: Lessons) -> go.Figure:
         row, col = divmod(index, 4)
         figure.add_trace(heat(case.image28, gray=True), row + 1, col + 1)
         image_axes(figure, row + 1, col + 1)
-    figure = finish(figure, 640)
-    figure.update_annotations(font_size=16)
+    figure = finish(figure, 660)
+    figure.update_annotations(font_size=18)
     figure.update_layout(margin={"t": 90})
     return figure
 
@@ -110,7 +110,8 @@ def samples_figure(counts: list[int]) -> go.Figure:
     figure = finish(figure, 420)
     figure.update_layout(title={"text": "your saved samples, per digit", "x": 0.5})
     figure.update_xaxes(showticklabels=True, type="category", tickfont={"size": 20})
-    figure.update_yaxes(range=[0, max(5, max(counts, default=0) * 1.2)], showgrid=True)
+    figure.update_yaxes(range=[0, max(5, max(counts, default=0) * 1.2)], showgrid=True,
+                        showticklabels=True)  # fmt: skip
     return figure
 
 

@@ -110,6 +110,7 @@ def _status(
     done = t["done"].format(
         seconds=float(summary.get("duration_seconds") or info.elapsed), steps=info.step,
         accuracy=float(summary.get("test_accuracy") or info.test_accuracy or 0.0), digit=label,
+        tested=int(run.facts().get("n_test") or 0),
         first=float(probabilities[0]), last=float(probabilities[-1]),
     )  # fmt: skip
     if why == "busy":
