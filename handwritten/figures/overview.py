@@ -157,7 +157,7 @@ def _labels(overview: Overview) -> list[dict[str, Any]]:
                 "text": text,
                 "showarrow": False,
                 "xanchor": "left",
-                "font": {"size": 20 if won else 15, "color": ACCENT if won else "#555"},
+                "font": {"size": 18 if won else 14, "color": ACCENT if won else "#555"},
             }
         )
     return notes
@@ -190,12 +190,12 @@ def overview_figure(overview: Overview) -> go.Figure:
     figure.update_layout(
         shapes=[*_edge_shapes(overview), *frames, winner], annotations=_labels(overview),
         height=660,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
         plot_bgcolor=TRANSPARENT, paper_bgcolor=TRANSPARENT, font={"size": 16},
         dragmode=False, clickmode="event+select", hoverdistance=40,
-        xaxis={"visible": False, "range": [-0.8, out * PITCH + 2.3], "fixedrange": True},
-        yaxis={"visible": False, "range": [low + 0.3, high - 1.3], "fixedrange": True,
-               "scaleanchor": "x"},
+        xaxis={"visible": False, "range": [-0.8, out * PITCH + 2.6], "fixedrange": True},
+        yaxis={"visible": False, "range": [low + 0.3, high - 1.9], "fixedrange": True,
+               "scaleanchor": "x", "constrain": "domain", "constraintoward": "top"},
     )  # fmt: skip
     return figure
 
