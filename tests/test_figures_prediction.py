@@ -15,6 +15,7 @@ from handwritten.figures.prediction import (
     grouping_image,
     pipeline_steps,
     probability_bars,
+    sample_counts,
     to_display,
 )
 
@@ -98,3 +99,10 @@ def test_every_figure_takes_its_colours_from_the_one_palette() -> None:
     for module in sorted(folder.glob("*.py")):
         if module.name != "colours.py":
             assert not re.search(r'"#[0-9a-fA-F]{6}"|rgba\(', module.read_text()), module.name
+
+
+def test_sample_counts_axis_starts_at_zero_in_whole_samples() -> None:
+    empty = sample_counts([0] * 10).layout.yaxis
+    assert tuple(empty.range) == (0, 1.1) and empty.dtick == 1
+    some = sample_counts([0, 0, 0, 0, 0, 0, 0, 12, 0, 0]).layout.yaxis
+    assert tuple(some.range) == (0, pytest.approx(13.2)) and some.dtick == 3

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from handwritten.data.mnist import HELDOUT_SIZE, load_split
+from handwritten.data.heldout import HELDOUT_SIZE, split_off
+from handwritten.data.mnist import load_split
 from handwritten.data.preprocess import preprocess
 from handwritten.evaluation.calibration import (
     choose_threshold,
@@ -60,7 +61,7 @@ def heldout_logits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logits (N, K) and labels (N,) on held-out data: MNIST digits, drawings read as one
     digit each, and (for a model with a not-a-digit output) non-digits."""
-    mnist = load_split("train").split_off(HELDOUT_SIZE)[1]
+    mnist = split_off(load_split("train"), HELDOUT_SIZE)[1]
     images, labels = [mnist.images_nhw.astype(np.float32) / 255], [mnist.labels_n]
     for name, count in (("canvas", drawings), ("nondigit", nondigits)):
         if name == "nondigit" and predictor.classes <= NOT_A_DIGIT:

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from handwritten.data.mnist import HELDOUT_SIZE, Split, load_split
+from handwritten.data.heldout import HELDOUT_SIZE, split_off
+from handwritten.data.mnist import Split, load_split
 from handwritten.data.nondigits import HELD_OUT, NAMES, TRAINING_NAMES, draw_nondigit, family_of
 from handwritten.evaluation import DIGIT_SOURCES, REALISTIC_SETS
 from handwritten.evaluation.calibration import expected_calibration_error
@@ -57,7 +58,7 @@ def digit_source(source: str) -> Split:
         raise ValueError(f"source must be one of {DIGIT_SOURCES}")
     if source == "test":
         return load_split("test")
-    return load_split("train").split_off(HELDOUT_SIZE)[1]
+    return split_off(load_split("train"), HELDOUT_SIZE)[1]
 
 
 def _rng(seed: int, name: str, source: str, index: int) -> np.random.Generator:

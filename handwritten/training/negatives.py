@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from handwritten.data.heldout import split_off
 from handwritten.data.mnist import Split
 from handwritten.data.nondigits import TRAINING_NAMES, draw_nondigit
 from handwritten.data.normalise import INK_THRESHOLD, normalise_digit
@@ -121,7 +122,7 @@ def cached_negatives(count: int, seed: int, digits: Split) -> np.ndarray:
 def training_split(train: Split, heldout: int, negatives: int, seed: int) -> Split:
     """MNIST training images minus the last `heldout`, plus `negatives` labelled
     `NOT_A_DIGIT`, shuffled together (deterministic in `seed`)."""
-    digits, _ = train.split_off(heldout)
+    digits, _ = split_off(train, heldout)
     if negatives <= 0:
         return digits
     extra = cached_negatives(negatives, seed, digits)

@@ -15,6 +15,9 @@ from handwritten.figures.prediction import (
 )
 from handwritten.recognition.predictor import Calibration, Prediction, Predictor
 
+STILL = {"displayModeBar": False}  # bars with nothing to zoom: no toolbar over their labels
+TILE = 104  # CSS pixels of one preprocessing step's image: three fit a phone's width
+
 
 def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Prediction | None:
     """Predict, or show why the input cannot be read (and keep the page working)."""
@@ -51,7 +54,9 @@ def show_prediction(prediction: Prediction, *, key: str, calibration: Calibratio
             "guessed digit."
         )
         st.plotly_chart(
-            probability_bars(prediction.probabilities, not_a_digit=True), key=f"{key}_bars"
+            probability_bars(prediction.probabilities, not_a_digit=True),
+            key=f"{key}_bars",
+            config=STILL,
         )
         return
     if not prediction.digits:
@@ -69,23 +74,26 @@ def show_prediction(prediction: Prediction, *, key: str, calibration: Calibratio
         st.caption(f"Confidence {prediction.confidence:.1%} (calibrated)")
     if len(prediction.per_digit) == 1:
         st.plotly_chart(
-            probability_bars(prediction.probabilities, not_a_digit=open_set), key=f"{key}_bars"
+            probability_bars(prediction.probabilities, not_a_digit=open_set),
+            key=f"{key}_bars",
+            config=STILL,
         )
         return
     assert prediction.preprocessed is not None
-    columns = st.columns(len(prediction.per_digit))
-    for column, digit, crop in zip(
-        columns, prediction.per_digit, prediction.preprocessed.digits, strict=True
-    ):
-        with column:
-            st.image(
-                to_display(crop.centred, 84), caption=f"{digit.label} ({digit.confidence:.0%})"
-            )
+    crops = prediction.preprocessed.digits
+    st.image(
+        [to_display(crop.centred, 84) for crop in crops],
+        caption=[
+            f"{label} ({digit.confidence:.0%})"
+            for label, digit in zip(_reading_labels(prediction), prediction.per_digit, strict=True)
+        ],
+    )
     with st.expander("Probabilities per digit"):
         for index, digit in enumerate(prediction.per_digit):
             st.plotly_chart(
                 probability_bars(digit.probabilities, f"digit {index + 1}", not_a_digit=open_set),
                 key=f"{key}_bars_{index}",
+                config=STILL,
             )
 
 
@@ -107,15 +115,15 @@ def show_pipeline(prediction: Prediction) -> None:
         "way of grouping the pieces was read by the model, and the best reading won (a 5's "
         "hat joins its body, two digits stay apart). Specks are ignored."
     )
-    with inputs:
-        cells = st.columns(max(len(result.digits), 3))
-        for cell, crop, label in zip(
-            cells, result.digits, _reading_labels(prediction), strict=False
-        ):
-            cell.image(to_display(crop.centred, 84), caption=f"input: {label}")
+    labels = _reading_labels(prediction)
+    inputs.image(
+        [to_display(crop.centred, 84) for crop in result.digits],
+        caption=[f"input: {label}" for label in labels],
+    )
     steps = pipeline_steps(result)
-    for column, (caption, image) in zip(st.columns(len(steps)), steps, strict=True):
-        column.image(image, caption=caption, width="stretch")
+    # Fixed-size tiles flow in a row and wrap: a few hundred pixels on a phone, not a column
+    # of screen-wide images.
+    st.image([image for _, image in steps], caption=[c for c, _ in steps], width=TILE)
     st.caption(
         "Like MNIST: the ink is cropped, scaled to fit 20×20 keeping its shape, its strokes "
         "brought to MNIST's width (any brush from 5 to 40 px), and placed in 28×28 so its "
