@@ -24,8 +24,8 @@ import jax
 import numpy as np
 from flax import nnx
 
-from handwritten.models.architectures import DigitModel, split_model
-from handwritten.models.checkpoint import load_checkpoint, save_checkpoint
+from handwritten.models.architectures import DigitModel
+from handwritten.models.checkpoint import read_checkpoint, restore_payload, save_checkpoint
 from handwritten.runtime.distributed import to_host
 from handwritten.storage.files import FileVersion
 from handwritten.storage.runs import RunDir
@@ -99,7 +99,11 @@ def list_snapshots(run: RunDir) -> list[Snapshot]:
 
 
 def load_snapshot(path: Path) -> DigitModel:
-    """The model a snapshot holds, with float32 weights (as every inference path expects)."""
-    model = load_checkpoint(path).model
-    graphdef, params, batch_stats = split_model(model)
-    return nnx.merge(graphdef, _cast(params, np.float32), _cast(batch_stats, np.float32))
+    """The model a snapshot holds, with float32 weights (as every inference path expects).
+
+    The stored float16 leaves are widened before the checkpoint's checks, which hold every
+    leaf to the architecture's float32."""
+    payload = read_checkpoint(path)
+    for key in ("params", "rest"):
+        payload[key] = _cast(payload[key], np.float32)
+    return restore_payload(payload, path).model
