@@ -9,7 +9,12 @@ from scipy import ndimage
 
 from handwritten.analysis import lessons as failures
 from handwritten.data.preprocess import preprocess
-from handwritten.recognition.predictor import UNSURE_BELOW, Predictor
+from handwritten.recognition.predictor import (
+    UNSURE_BELOW,
+    DigitPrediction,
+    Prediction,
+    Predictor,
+)
 
 
 def square_in_the_corner() -> np.ndarray:
@@ -70,6 +75,21 @@ def test_a_case_says_what_the_model_answered() -> None:
     assert doubtful.unsure and doubtful.confidence < UNSURE_BELOW
     blank = failures.Case(np.zeros((28, 28)), np.zeros(10), "no digit: nothing stands out")
     assert blank.answer is None and not blank.unsure
+    rejected = failures.Case(np.zeros((28, 28)), np.append(np.full(10, 0.002), 0.98), threshold=0.9)
+    assert rejected.not_a_digit and rejected.answer is None and not rejected.unsure
+    assert not sure.not_a_digit and not blank.not_a_digit
+
+
+def test_a_prediction_of_not_a_digit_keeps_that_probability() -> None:
+    """The ten digit probabilities of an 11-output model sum to 1 - P(not a digit)."""
+    prediction = Prediction(
+        label=None, digits="", confidence=0.9, probabilities=[0.01] * 10, unsure=False,
+        reason="not a digit: this does not look like any digit", not_a_digit=True,
+        per_digit=[DigitPrediction(10, 0.9, [0.01] * 10, (0, 0, 28, 28))],
+        preprocessed=preprocess(failures.example_digit()), threshold=0.8, classes=11,
+    )  # fmt: skip
+    case = failures.preprocessed_case(prediction)
+    assert case.not_a_digit and case.confidence == pytest.approx(0.9) and case.threshold == 0.8
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +103,6 @@ def test_the_lessons_with_the_shipped_model(shipped: Predictor) -> None:
     assert told.high_preprocessed.answer == 7  # preprocessing undoes "small and high"
     assert told.high_naive.answer != 7  # a plain resize of the same drawing does not
     assert told.crossed_seven.answer == 7
-    # The scribble: a model of ten digits must answer one; the shipped one says it is unsure.
-    assert told.scribble.answer is None or told.scribble.unsure
+    # The scribble: the shipped model has a "not a digit" output, and says so.
+    assert told.scribble.not_a_digit and told.scribble.answer is None
     np.testing.assert_allclose(told.naive.image28, failures.naive_resize(failures.example_digit()))

@@ -94,3 +94,12 @@ def test_dense_figure_goes_from_maps_to_probabilities(cnn, image28: np.ndarray) 
     np.testing.assert_allclose(probabilities.x, told.probabilities)
     winner = probabilities.marker.color[told.answer]
     assert [c for c in probabilities.marker.color].count(winner) == 1
+
+
+def test_dense_figure_of_an_open_set_model_has_a_not_a_digit_bar(image28: np.ndarray) -> None:
+    told = story.dense_story(create_model("cnn_open", 0), image28)
+    figure = tour.dense_figure(told)
+    assert "11<br>scores" in titles(figure) and "softmax:<br>11 probabilities" in titles(figure)
+    probabilities = figure.data[4]
+    assert len(probabilities.x) == len(probabilities.y) == 11
+    assert list(probabilities.y)[-1] == "not a digit"

@@ -27,6 +27,9 @@ def test_answer_text_stays_true_whatever_the_model_says() -> None:
     assert later.answer_text(Case(image, np.eye(10)[4] * 0.9 + 0.01)) == "reads 4 (91%)"
     assert later.answer_text(Case(image, np.full(10, 0.1))) == "unsure: 0? (10%)"
     assert later.answer_text(Case(image, np.zeros(10), "not a digit")) == "no digit"
+    rejected = np.append(np.full(10, 0.002), 0.98)
+    assert later.answer_text(Case(image, rejected)) == "not a digit"
+    assert later.answer_text(Case(image, rejected, threshold=0.99)) == "unsure: not a digit? (98%)"
 
 
 def test_lessons_figure_titles_every_case_with_its_answer() -> None:

@@ -34,7 +34,7 @@ EXPECTED = {
          ("pool2", "pool", (7, 7, 64)), ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
     ),
     "cnn_open": (
-        None,
+        861_802 + 256 + 1,  # the cnn's, and one more output row: 862,059
         [("conv1", "conv", (28, 28, 32)), ("dense1", "dense", (256,)),
          ("logits", "dense", (11,))],  # the 11th output: "not a digit"
     ),

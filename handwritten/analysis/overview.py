@@ -185,8 +185,8 @@ def _dense_columns(
     model: DigitModel, layers: list[LayerActivation], spatial: list[Column], per_column: int,
     fan_in: int,
 ) -> tuple[list[Column], list[Edge], int]:  # fmt: skip
-    """The hidden dense layer (its activation's strongest units), the ten outputs, the edges
-    into them and the winning digit."""
+    """The hidden dense layer (its activation's strongest units), the ten outputs (eleven with
+    "not a digit"), the edges into them and the winning output."""
     flatten = next(i for i, layer in enumerate(layers) if layer.info.kind == "flatten")
     dense = layers[flatten + 1]
     hidden = [layer for layer in layers[flatten:-1] if layer.info.kind == "activation"][-1]
@@ -197,7 +197,8 @@ def _dense_columns(
     last = len(spatial) - 1
     hidden_column = Column(dense.info.name, "dense", dense.info.shape, units, None,
                            hidden.value[list(units)])  # fmt: skip
-    outputs = Column("output", "output", (10,), tuple(range(10)), None, probabilities)
+    classes = len(probabilities)  # 11 when the model can answer "not a digit" (the last)
+    outputs = Column("output", "output", (classes,), tuple(range(classes)), None, probabilities)
     into_dense = dense_strengths(
         _model_input(layers[flatten - 1]), _kernel(model, dense),
         list(spatial[last].indices), list(units),

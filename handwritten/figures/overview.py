@@ -58,9 +58,14 @@ def _centres(column: Column) -> list[float]:
     return [top + (i * (height + gap) + height / 2) * row for i in range(len(column.indices))]
 
 
+def _output_name(index: int) -> str:
+    """An output's name: its digit, or "not a digit" for an open-set model's 11th."""
+    return f"digit {index}" if index < 10 else "not a digit"
+
+
 def _layer_size(column: Column) -> str:
     if column.kind == "output":
-        return "10"
+        return str(len(column.indices))
     return "×".join(str(d) for d in column.shape)
 
 
@@ -86,7 +91,7 @@ def _column_trace(index: int, column: Column) -> tuple[go.Heatmap, list[tuple]]:
         hovers = [f"{column.name} · map {c}: click to open" for c in column.indices]
     elif column.kind == "output":
         scale = {"colorscale": [[0, "white"], [1, ACCENT]], "zmin": 0.0, "zmax": 1.0}
-        hovers = [f"digit {d}: {v:.1%}" for d, v in enumerate(np.asarray(column.values))]
+        hovers = [f"{_output_name(d)}: {v:.1%}" for d, v in enumerate(np.asarray(column.values))]
     else:
         values = np.asarray(column.values, np.float64)
         scale = {"colorscale": MAGNITUDE, "zmin": 0.0, "zmax": float(values.max()) or 1.0}
@@ -149,7 +154,8 @@ def _labels(overview: Overview) -> list[dict[str, Any]]:
     probabilities = np.asarray(overview.columns[out].values)
     for digit, y in enumerate(_centres(overview.columns[out])):
         won = digit == overview.answer
-        text = f"<b>{digit}  {probabilities[digit]:.0%}</b>" if won else f"{digit}"
+        name = str(digit) if digit < 10 else "not a digit"
+        text = f"<b>{name}  {probabilities[digit]:.0%}</b>" if won else name
         notes.append(
             {
                 "x": out * PITCH + 0.45,
@@ -223,8 +229,9 @@ def map_figure(overview: Overview, column: int, position: int) -> go.Figure:
     if col.maps is None:
         assert col.values is not None
         value = float(col.values[position])
-        what = "digit" if col.kind == "output" else "unit"
-        z, title = np.array([[value]]), f"{col.name}, {what} {col.indices[position]}: {value:.3f}"
+        what = _output_name(col.indices[position]) if col.kind == "output" else (
+            f"unit {col.indices[position]}")  # fmt: skip
+        z, title = np.array([[value]]), f"{col.name}, {what}: {value:.3f}"
     else:
         z = col.maps[position]
         title = f"{col.name}, map {col.indices[position]} ({z.shape[0]} × {z.shape[1]})"
