@@ -31,7 +31,8 @@ def test_without_a_drawing_it_uses_an_mnist_digit(synthetic_mnist: Path) -> None
     at = explain_page()
     assert at.radio(key="explain_source").value == "An MNIST test digit"
     assert not at.exception
-    assert any("The model" in m.value for m in at.markdown)
+    # The synthetic "digits" are bars and noise: a model that can say "not a digit" may say it.
+    assert any("The model" in m.value for m in [*at.markdown, *at.warning])
 
 
 def test_without_mnist_it_says_so_once_and_explains_drawings() -> None:

@@ -179,11 +179,11 @@ def test_a_broken_active_model_falls_back_to_the_shipped_one_with_a_warning(
 
     assert checkpoint_for("default") == SHIPPED_CHECKPOINT
     _, info = load_model("default")
-    assert info.arch == "cnn" and info.name == "default (shipped)"
+    assert info.arch == "cnn_open" and info.name == "default (shipped)"
     assert "cannot be used" in info.warning and str(run.checkpoint_path) in info.warning
 
     code, out, err = run_cli(capsys, "info", "--json")
-    assert code == 0 and last_json(out)["arch"] == "cnn"
+    assert code == 0 and last_json(out)["arch"] == "cnn_open"
     assert one_line_error(err, "handwritten info: warning: the promoted model cannot be used")
     code, out, err = run_cli(capsys, "predict", str(digit_png(tmp_path / "one.png")))
     assert code == 0 and "confidence" in out and "warning" in err

@@ -32,7 +32,7 @@ def _run_with_checkpoint(root: Path, arch: str = "mlp") -> RunDir:
 def test_default_is_the_shipped_model() -> None:
     assert checkpoint_for("default") == SHIPPED_CHECKPOINT
     _, info = load_model("default")
-    assert info.arch == "cnn" and info.name == "default (shipped)"
+    assert info.arch == "cnn_open" and info.name == "default (shipped)"
     assert info.test_accuracy >= 0.995
 
 

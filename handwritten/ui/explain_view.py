@@ -285,15 +285,18 @@ def _dense_section(values: list[explain.LayerActivation]) -> None:
         "**Dense units.** A dense (fully connected) layer's units each weigh *every* value of "
         "the layer before and add them up: a unit is active when the combination of features it "
         "has learned is present. Shown: each hidden dense layer's 20 most active units for "
-        "your drawing. The last layer has ten units, one score per digit, which softmax turns "
-        "into the probabilities at the bottom."
+        "your drawing. The last layer has one unit per answer, a score per digit (and one for "
+        '"not a digit" in a model that can say so), which softmax turns into the '
+        "probabilities at the bottom."
     )
     for activation in dense:
         info, value = activation.info, activation.value
         if info.name == "logits":
             probabilities = np.exp(value - value.max())
+            probabilities /= probabilities.sum()  # (K,): "not a digit" last when K = 11
             st.plotly_chart(
-                probability_bars(probabilities / probabilities.sum(), "final probabilities"),
+                probability_bars(probabilities[:10], "final probabilities",
+                                 not_a_digit=len(probabilities) > 10),
                 key="maps_final", config=STILL,
             )  # fmt: skip
         else:
