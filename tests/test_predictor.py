@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 
 from handwritten.models.inference import _forward
 from handwritten.models.store import SHIPPED_CHECKPOINT
+from handwritten.recognition import predictor as predictor_module
 from handwritten.recognition.predictor import Predictor
 
 
@@ -88,3 +89,8 @@ def test_a_model_without_opinion_is_reported_unsure() -> None:
     prediction = Predictor(model).predict(canvas(ONE))
     assert prediction.label == 0 and prediction.confidence == pytest.approx(0.1, abs=1e-4)
     assert prediction.unsure and "may not be a digit" in prediction.reason
+
+
+def test_an_unsure_reason_tells_the_confidence_from_the_threshold() -> None:
+    assert predictor_module._below(0.93, 0.99) == "93% is below the 99%"
+    assert predictor_module._below(0.99016, 0.99030) == "99.02% is below the 99.03%"

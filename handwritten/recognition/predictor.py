@@ -198,7 +198,7 @@ class Predictor:
             confidence=weakest.confidence,
             probabilities=weakest.probabilities,
             unsure=unsure,
-            reason=f"unsure: {weakest.confidence:.0%} is below the {threshold:.0%} threshold; it "
+            reason=f"unsure: {_below(weakest.confidence, threshold)} threshold; it "
             "may not be a digit, or is drawn in a way MNIST rarely shows"
             if unsure
             else "",
@@ -207,3 +207,12 @@ class Predictor:
             threshold=threshold,
             classes=self.classes,
         )
+
+
+def _below(confidence: float, threshold: float) -> str:
+    """Say "93% is below the 99%", with as many decimals as it takes to tell the two apart."""
+    for decimals in range(4):
+        said, cut = f"{confidence:.{decimals}%}", f"{threshold:.{decimals}%}"
+        if said != cut:
+            break
+    return f"{said} is below the {cut}"
