@@ -4,10 +4,11 @@ Usage: python scripts/ship_default_model.py RUN_DIR [--limit N] [--strings N] [-
 
 Every choice is made on held-out data only (the last 5,000 MNIST training images, which the
 recipe never trains on, and drawings and non-digits made from them and from the training
-templates): the temperature, the segmentation prior, the "unsure" threshold. Then the model is
-measured on MNIST test and on the realistic sets made from MNIST test digits, untouched by any
-choice, and handwritten/default_model/{checkpoint.msgpack, MODEL_CARD.md} are written. Every
-figure on the card is printed again by the command named beside it.
+templates): the reject margin, the temperature, the segmentation prior, the "unsure"
+threshold. Then the model is measured on MNIST test and on the realistic sets made from MNIST
+test digits, untouched by any choice, and handwritten/default_model/{checkpoint.msgpack,
+MODEL_CARD.md} are written. Every figure on the card is printed again by the command named
+beside it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from flax import serialization
 
 from handwritten.data.mnist import load_split
 from handwritten.data.nondigits import HELD_OUT
-from handwritten.evaluation import tuning
+from handwritten.evaluation import calibrate, tuning
 from handwritten.evaluation.calibrate import choose_heldout_threshold, fit_heldout_temperature
-from handwritten.evaluation.calibration import expected_calibration_error, softmax_t
+from handwritten.evaluation.calibration import calibrated_figures
 from handwritten.evaluation.latency import measure
-from handwritten.evaluation.metrics import evaluate
 from handwritten.evaluation.realistic import score_set
 from handwritten.models.checkpoint import load_checkpoint, read_checkpoint
 from handwritten.models.inference import infer_model
@@ -49,7 +49,9 @@ def choose(predictor: Predictor, heldout: int, tune_counts: dict[str, int]) -> d
     temperature, ece_before, ece_after, n_logits = fit_heldout_temperature(
         predictor, heldout, heldout
     )
-    say(f"temperature {temperature:.3f}: held-out ECE {ece_before:.2%} -> {ece_after:.2%}")
+    offset = predictor.calibration.reject_offset
+    say(f"reject margin {offset}, temperature {temperature:.3f}: held-out ECE "
+        f"{ece_before:.2%} -> {ece_after:.2%}")  # fmt: skip
     cases = tuning.collect(predictor, tune_counts)
     before = tuning.score(cases, predictor.prior)
     prior, after = tuning.tune(cases)
@@ -59,7 +61,9 @@ def choose(predictor: Predictor, heldout: int, tune_counts: dict[str, int]) -> d
     say(f"unsure below {threshold:.3f}: {error:.2%} of held-out answers above it wrong")
     return {
         "calibration": {
-            "temperature": temperature, "unsure_below": threshold, "confident_error": error,
+            "temperature": temperature, "reject_offset": offset, "unsure_below": threshold,
+            "confident_error": error, "max_error": calibrate.MAX_ERROR,
+            "min_rejected": calibrate.MIN_REJECTED,
             "heldout_ece_before": ece_before, "heldout_ece_after": ece_after,
             "n_logits": n_logits, "n_answers": n_answers,
             "fitted_on": "held-out MNIST train digits, drawings and non-digits",
@@ -74,13 +78,7 @@ def measure_all(predictor: Predictor, limits: dict[str, int]) -> dict[str, Any]:
     """MNIST test (accuracy, ECE) and every realistic set made from MNIST test digits."""
     test = load_split("test")
     logits = infer_model(predictor.model, test.images_nhw)
-    mnist = evaluate(test.labels_n, logits)
-    ece = {}
-    for key, t in (("ece_uncalibrated", 1.0), ("ece", predictor.calibration.temperature)):
-        probabilities = softmax_t(logits, t)
-        ece[key] = expected_calibration_error(
-            probabilities.max(1), probabilities.argmax(1) == test.labels_n
-        )
+    mnist, ece = calibrated_figures(logits, test.labels_n, predictor.calibration)
     figures: dict[str, Any] = {"mnist": mnist.to_dict() | ece}
     say(f"mnist: {mnist.accuracy:.2%}, ECE {ece['ece']:.2%} (was {ece['ece_uncalibrated']:.2%})")
     for name, limit in limits.items():
@@ -179,6 +177,38 @@ def figure_table(figures: dict[str, Any], limits: dict[str, int]) -> str:
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
+TARGETS = (  # issue 13's targets: (what, where in the figures, at least or at most, target)
+    ("MNIST test", ("mnist", "test_accuracy"), ">=", 0.996),
+    ("MNIST test ECE", ("mnist", "ece"), "<=", 0.015),
+    ("canvas drawings read right", ("canvas", "accuracy"), ">=", 0.993),
+    ("canvas drawings read right and confidently", ("canvas", "confident"), ">=", 0.985),
+    ("canvas ECE", ("canvas", "ece"), "<=", 0.015),
+    ("photos read right", ("photo", "accuracy"), ">=", 0.993),
+    ("strings read exactly", ("multi", "exact"), ">=", 0.98),
+    ("non-digits declined", ("nondigit", "declined"), ">=", 0.95),
+    ("one digit through the model, ms", ("latency", "per_digit_ms"), "<=", 0.5),
+    ("whole Draw-page predict, ms", ("latency", "draw_predict_ms"), "<=", 20.0),
+)
+
+
+def against_targets(figures: dict[str, Any]) -> str:
+    """Which of issue 13's targets the figures above meet, written from the figures."""
+    met, missed = [], []
+    for what, (group, key), sense, target in TARGETS:
+        value = float(figures[group][key])
+        ok = value >= target if sense == ">=" else value <= target
+        shown = (f"{value:.2f} {sense} {target}" if "ms" in what
+                 else f"{value:.2%} {sense} {target:.1%}")  # fmt: skip
+        (met if ok else missed).append(f"{what} ({shown})")
+    return (
+        "**Against issue 13's targets** (written from the table by the ship script). Met: "
+        + ("; ".join(met) or "none")
+        + ". **Not met**: "
+        + ("; ".join(missed) or "none")
+        + "."
+    )
+
+
 def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any]) -> str:
     """The model card: data, negatives, augmentation, epochs, time, and every figure."""
     config, calibration, limits = meta["config"], meta["calibration"], meta["figures"]["limits"]
@@ -217,9 +247,16 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   stroke (a small disc of ink erased).
 - **Training time**: {summary.get("duration_seconds", 0):.0f} s on {summary.get("device")}
   ({summary.get("train_images_per_second", 0):.0f} training images/s). {meta["note"]}
-- **MNIST test accuracy per epoch**: {epochs}.
+- **MNIST test accuracy per epoch** (as training measured it, before the reject margin):
+  {epochs}.
 
 ## Choices, all fitted on held-out data (`scripts/ship_default_model.py`)
+
+- **Reject margin** {calibration["reject_offset"]}: taken off the "not a digit" logit, the largest
+  step of 0.25 that still leaves {_pct(calibration["min_rejected"])} of the held-out non-digits
+  answered "not a digit" by that output alone. Without it the output also claims odd but real
+  digits; with it they are read as digits (often unsure) and the rest of the non-digits are
+  declined as unsure.
 
 - **Temperature** {calibration["temperature"]:.3f}, fitted by negative log-likelihood on
   {calibration["n_logits"]:,} held-out logits; held-out ECE
@@ -230,12 +267,14 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   at most {prior["max_gap"]} stroke widths between a digit's pieces, wide groups
   {prior["wide"]} per unit of width/height above {prior["wide_from"]}.
 - **"Unsure" threshold** {_pct(calibration["unsure_below"])}: the lowest calibrated confidence
-  above which at most 0.5% of the {calibration["n_answers"]:,} held-out answers were wrong (they
-  were wrong {_pct(calibration["confident_error"])} of the time).
+  above which at most {_pct(calibration["max_error"])} of the {calibration["n_answers"]:,}
+  held-out answers were wrong (they were wrong {_pct(calibration["confident_error"])} of the time).
 
 ## Figures (MNIST test digits and stroke-drawn non-digits only; each printed by its command)
 
 {table}
+
+{against_targets(figures)}
 
 Non-digits by family: {families}. Per-class MNIST accuracy: {per_class}.
 

@@ -19,6 +19,7 @@ from handwritten.evaluation.calibration import expected_calibration_error
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.checkpoint import save_checkpoint
 from handwritten.models.inference import infer
+from handwritten.recognition.predictor import Calibration
 from handwritten.storage.paths import home_dir
 
 from .conftest import synthetic_digits
@@ -136,7 +137,7 @@ def test_calibration_view_undoes_the_temperature_for_before() -> None:
     labels[:100] = (labels[:100] + 1) % 10  # a quarter wrong
     calibrated = softmax(logits / 2.0, axis=1)
     model_scores = scoring.ModelScores(calibrated, labels, scoring.evaluate(labels, calibrated))
-    view = scoring.calibration_view(model_scores, temperature=2.0)
+    view = scoring.calibration_view(model_scores, Calibration(temperature=2.0))
     raw = softmax(logits, axis=1)
     np.testing.assert_allclose(view.before.counts.sum(), 400)
     used = view.before.counts > 0
@@ -146,4 +147,23 @@ def test_calibration_view_undoes_the_temperature_for_before() -> None:
     assert view.ece_after == pytest.approx(expected_calibration_error(calibrated.max(1), right))
     assert view.ece_before == pytest.approx(
         expected_calibration_error(raw.max(1), raw.argmax(1) == labels)
+    )
+
+
+def test_calibration_view_adds_the_reject_margin_back_for_before() -> None:
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, (300, 11))
+    labels = logits[:, :10].argmax(axis=1)
+    calibration = Calibration(temperature=1.7, reject_offset=2.5)
+    calibrated = calibration.probabilities(logits)
+    # The margin moves answers: some rows' top class is "not a digit" only before it.
+    assert (softmax(logits, axis=1).argmax(1) != calibrated.argmax(1)).any()
+    model_scores = scoring.ModelScores(calibrated, labels, scoring.evaluate(labels, calibrated))
+    view = scoring.calibration_view(model_scores, calibration)
+    raw = softmax(logits, axis=1)
+    assert view.ece_before == pytest.approx(
+        expected_calibration_error(raw.max(1), raw.argmax(1) == labels)
+    )
+    assert view.ece_after == pytest.approx(
+        expected_calibration_error(calibrated.max(1), calibrated.argmax(1) == labels)
     )

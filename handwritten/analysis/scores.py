@@ -19,6 +19,7 @@ from handwritten.analysis.dataset import PER_PAGE
 from handwritten.data.mnist import Split
 from handwritten.evaluation.calibration import Reliability, expected_calibration_error, reliability
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
+from handwritten.models.architectures import NOT_A_DIGIT
 from handwritten.models.inference import infer_model
 from handwritten.models.store import load_model
 from handwritten.recognition.predictor import Calibration
@@ -66,7 +67,7 @@ def _read_cached(path: Path, n: int) -> np.ndarray | None:
 
 def cached_probabilities(checkpoint: Path | FileVersion, split: Split) -> np.ndarray:
     """Calibrated softmax probabilities float32 (N, K) of the model in `checkpoint` on `split`
-    (its logits divided by the temperature fitted on held-out data, kept in its metadata).
+    (its logits calibrated as fitted on held-out data, kept in its metadata).
 
     Computed once per checkpoint version (given, or read from the file now) and data set, then
     read from the disk cache. Raises `handwritten.models.store.ModelNotFoundError` for a
@@ -79,9 +80,7 @@ def cached_probabilities(checkpoint: Path | FileVersion, split: Split) -> np.nda
         return cached
     restored, info = load_model(Path(version.path))
     logits_nk = infer_model(restored.model, split.images_nhw)
-    temperature = Calibration.of(info.meta).temperature
-    probabilities_nk = softmax(logits_nk.astype(np.float64) / temperature, axis=1)
-    probabilities_nk = probabilities_nk.astype(np.float32)
+    probabilities_nk = Calibration.of(info.meta).probabilities(logits_nk).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, probabilities_nk, allow_pickle=False)
     atomic_write_bytes(path, buffer.getvalue())
@@ -175,11 +174,15 @@ class CalibrationView:
     ece_after: float
 
 
-def calibration_view(model_scores: ModelScores, temperature: float) -> CalibrationView:
+def calibration_view(model_scores: ModelScores, calibration: Calibration) -> CalibrationView:
     """Reliability tables and ECE of the top answer, calibrated (the scores as stored) and
-    uncalibrated (the same logits at temperature 1: softmax(T * log p) undoes the division)."""
+    uncalibrated (the same logits at temperature 1 and no reject margin: T * log p is the
+    shifted logits up to a constant, so the margin is added back and the softmax redone)."""
     calibrated = np.asarray(model_scores.probabilities_nk, np.float64)
-    raw = softmax(temperature * np.log(np.clip(calibrated, 1e-30, 1.0)), axis=1)
+    shifted = calibration.temperature * np.log(np.clip(calibrated, 1e-30, 1.0))
+    if shifted.shape[1] > NOT_A_DIGIT:
+        shifted[:, NOT_A_DIGIT] += calibration.reject_offset
+    raw = softmax(shifted, axis=1)
     labels = np.asarray(model_scores.labels_n)
     tables = []
     for probabilities in (raw, calibrated):

@@ -25,27 +25,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.set != "mnist":
         return _evaluate_realistic(args, restored.model, info)
     from handwritten.data.mnist import load_split
-    from handwritten.evaluation.calibration import expected_calibration_error, softmax_t
-    from handwritten.evaluation.metrics import evaluate
+    from handwritten.evaluation.calibration import calibrated_figures
     from handwritten.models.inference import infer_model
     from handwritten.recognition.predictor import Calibration
 
     test = load_split("test").subset(args.limit)
     logits = infer_model(restored.model, test.images_nhw)
-    result = evaluate(test.labels_n, logits)
-    temperature = Calibration.of(info.meta).temperature
-    ece = {}
-    for key, t in (("ece_uncalibrated", 1.0), ("ece", temperature)):
-        probabilities = softmax_t(logits, t)
-        right = probabilities.argmax(1) == test.labels_n
-        ece[key] = expected_calibration_error(probabilities.max(1), right)
+    calibration = Calibration.of(info.meta)
+    result, ece = calibrated_figures(logits, test.labels_n, calibration)
     output = {"model": info.name, "arch": info.arch, "set": args.set} | result.to_dict() | ece
     if args.json:
-        emit_json(output | {"temperature": temperature})
+        emit_json(output | {"temperature": calibration.temperature,
+                             "reject_offset": calibration.reject_offset})  # fmt: skip
         return 0
     print(
         f"{info.name} ({info.arch}) on {args.set}: {result.accuracy:.2%} of {result.n}; "
-        f"ECE {ece['ece']:.2%} at temperature {temperature:.3f} "
+        f"ECE {ece['ece']:.2%} at temperature {calibration.temperature:.3f} "
         f"(uncalibrated {ece['ece_uncalibrated']:.2%})"
     )
     for digit, accuracy in enumerate(result.per_class_accuracy):

@@ -10,10 +10,15 @@ answer. It also picks the "unsure" threshold from calibrated confidences on held
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
+
+if TYPE_CHECKING:
+    from handwritten.evaluation.metrics import Evaluation
+    from handwritten.recognition.predictor import Calibration
 
 BINS = 15
 
@@ -94,3 +99,19 @@ def choose_threshold(
     if len(ok) == 0:
         return 1.0
     return float(confidence[order][ok[-1]])
+
+
+def calibrated_figures(
+    logits_nk: np.ndarray, labels_n: np.ndarray, calibration: Calibration
+) -> tuple[Evaluation, dict[str, float]]:
+    """The answers' evaluation after `calibration` (its reject margin moves some answers), and
+    the ECE of the top answer with and without it ("ece", "ece_uncalibrated")."""
+    from handwritten.evaluation.metrics import evaluate
+
+    calibrated = calibration.probabilities(logits_nk)
+    labels = np.asarray(labels_n)
+    ece = {}
+    for key, probabilities in (("ece_uncalibrated", softmax_t(logits_nk)), ("ece", calibrated)):
+        confidence, right = top_confidence(probabilities, labels)
+        ece[key] = expected_calibration_error(confidence, right)
+    return evaluate(labels, calibrated), ece

@@ -3,10 +3,11 @@
 
 `Predictor` holds one model read-only and answers through `handwritten.models.inference`, whose
 jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles.
-Probabilities are calibrated: the logits are divided by the temperature fitted on held-out data
-(kept in the checkpoint's metadata), and "unsure" means a calibrated confidence below the
-threshold chosen on held-out data. Several digits are found by recognition
-(`handwritten.recognition.segmentation`). A model with an 11th output reads "not a digit" too.
+Probabilities are calibrated: the "not a digit" logit is lowered by a margin and the logits are
+divided by a temperature, both fitted on held-out data (kept in the checkpoint's metadata);
+"unsure" means a calibrated confidence below the threshold chosen on held-out data. Several
+digits are found by recognition (`handwritten.recognition.segmentation`). A model with an 11th
+output reads "not a digit" too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class Calibration:
     unsure_below: float = UNSURE_BELOW
     # Share of held-out answers at or above the threshold that were wrong (None: not fitted).
     confident_error: float | None = None
+    # Subtracted from the "not a digit" logit before the temperature: a reject class trained on
+    # generated negatives also claims some odd but real digits; this margin, fitted on held-out
+    # data, makes it answer only when it is clearly ahead (0 for a ten-output model).
+    reject_offset: float = 0.0
 
     @classmethod
     def of(cls, meta: dict[str, Any] | None) -> Calibration:
@@ -47,7 +52,23 @@ class Calibration:
             temperature=float(values.get("temperature", 1.0)),
             unsure_below=float(values.get("unsure_below", UNSURE_BELOW)),
             confident_error=None if error is None else float(error),
+            reject_offset=float(values.get("reject_offset", 0.0)),
         )
+
+    def log_probabilities(self, logits_nk: np.ndarray) -> np.ndarray:
+        """Calibrated log-probabilities (N, K), float64, of raw logits (N, K)."""
+        return log_softmax(self.shifted(logits_nk) / self.temperature, axis=1)
+
+    def probabilities(self, logits_nk: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (N, K), float64, of raw logits (N, K)."""
+        return np.exp(self.log_probabilities(logits_nk))
+
+    def shifted(self, logits_nk: np.ndarray) -> np.ndarray:
+        """The logits, float64, with `reject_offset` taken off the "not a digit" column."""
+        logits = np.array(logits_nk, np.float64)
+        if logits.shape[1] > NOT_A_DIGIT:
+            logits[:, NOT_A_DIGIT] -= self.reject_offset
+        return logits
 
 
 @dataclass
@@ -133,8 +154,7 @@ class Predictor:
 
     def log_probabilities(self, images_n28: np.ndarray) -> np.ndarray:
         """Calibrated log-probabilities (N, K) over every class the model has."""
-        logits = self.logits(images_n28).astype(np.float64)
-        return log_softmax(logits / self.calibration.temperature, axis=1)
+        return self.calibration.log_probabilities(self.logits(images_n28))
 
     def probabilities(self, images_n28: np.ndarray) -> np.ndarray:
         """Calibrated digit probabilities (N, 10); a row sums to 1 - P(not a digit)."""

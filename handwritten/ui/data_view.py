@@ -180,7 +180,7 @@ def calibration_panel() -> None:
         "this test set."
     )
     calibration = predictor(active_version()).calibration
-    view = scores.calibration_view(active_scores(), calibration.temperature)
+    view = scores.calibration_view(active_scores(), calibration)
     before, after, temperature = st.columns(3)
     before.metric("Calibration error before", f"{view.ece_before:.2%}")
     after.metric("Calibration error after", f"{view.ece_after:.2%}")
