@@ -33,6 +33,16 @@ EXPECTED = {
          ("conv2", "conv", (14, 14, 64)), ("conv3", "conv", (14, 14, 64)),
          ("pool2", "pool", (7, 7, 64)), ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
     ),
+    "fast": (
+        5 * 5 * 1 * 24 + 2 * 24  # conv1 600 (no bias: batch norm follows), norm1 48
+        + 3 * 3 * 24 * 32 + 2 * 32  # conv2 6,912, norm2 64
+        + 5 * 5 * 32 * 256 + 256  # dense1 205,056 (800 inputs)
+        + 256 * 10 + 10,  # logits 2,570: 215,250 in all
+        [("conv1", "conv", (24, 24, 24)), ("pool1", "pool", (12, 12, 24)),
+         ("norm1", "norm", (12, 12, 24)), ("conv2", "conv", (10, 10, 32)),
+         ("pool2", "pool", (5, 5, 32)), ("norm2", "norm", (5, 5, 32)),
+         ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
+    ),
 }  # fmt: skip
 
 

@@ -31,6 +31,14 @@ def test_seed_lenet_one_epoch_reaches_the_seed_accuracy(tmp_path: Path, capsys) 
     assert result["test_accuracy"] >= 0.975  # the seed reported 98.15% after one epoch
 
 
+def test_fast_preset_reaches_99_percent_in_one_epoch(tmp_path: Path, capsys) -> None:
+    code = main(["train", "--preset", "fast", "--run-dir", str(tmp_path / "r"), "--json",
+                 "--quiet"])  # fmt: skip
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and result["epochs"] == 1
+    assert result["test_accuracy"] >= 0.99  # 99.2% measured with seed 0 (benchmarks/README.md)
+
+
 def test_shipped_model_accuracy_on_mnist_and_on_realistic_drawings(capsys) -> None:
     assert main(["evaluate", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

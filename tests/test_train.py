@@ -59,7 +59,8 @@ def test_fit_writes_a_complete_run_directory(tmp_path: Path, splits) -> None:
 # The synthetic digits tell their label by the bar's row, which augmentation's re-centring
 # mostly removes: with it, a model learns less (about 0.5-0.65 here), but well above chance.
 @pytest.mark.parametrize(
-    ("arch", "augment", "least"), [("lenet", False, 0.9), ("cnn", False, 0.9), ("cnn", True, 0.3)]
+    ("arch", "augment", "least"),
+    [("lenet", False, 0.9), ("cnn", False, 0.9), ("cnn", True, 0.3), ("fast", False, 0.9)],
 )
 def test_conv_models_and_augmentation_learn(
     tmp_path: Path, splits, arch: str, augment: bool, least: float

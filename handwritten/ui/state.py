@@ -13,6 +13,7 @@ CANVAS_IMAGE = "draw_canvas_image"  # the latest canvas RGBA, shared with the Ex
 BRUSH = "draw_brush"
 SCHEME = "draw_scheme"
 SHOW_PIPELINE = "draw_show_pipeline"
+PREDICTIONS = "predictions"  # this session's latest predictions, by input (ui.result)
 LAST_RUN = "train_last_run"  # the run this session started last (shown after it ends)
 HISTORY = "train_history"  # the history table's selection
 HISTORY_ERROR = "train_history_error"  # a message from a history action, shown once
