@@ -71,6 +71,20 @@ def test_conv_models_and_augmentation_learn(
     assert result.summary["test_accuracy"] > least
 
 
+def test_the_test_set_is_read_once_per_epoch_and_the_summary_reuses_the_last(
+    tmp_path: Path, splits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handwritten.training import loop
+
+    calls = []
+    real = loop._test_logits
+    monkeypatch.setattr(loop, "_test_logits", lambda *a: calls.append(1) or real(*a))
+    config = dataclasses.replace(TINY, epochs=2)
+    result = fit(config, RunDir.create("mlp", path=tmp_path / "run"), *splits)
+    assert len(calls) == 2, "one evaluation per epoch, none again for the summary"
+    assert result.summary["test_accuracy"] == result.summary["epoch_test_accuracy"][-1]
+
+
 def test_stop_request_ends_the_run_with_a_usable_checkpoint(tmp_path: Path, splits) -> None:
     run = RunDir.create("mlp", path=tmp_path / "run")
     seen = []

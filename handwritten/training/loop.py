@@ -85,6 +85,7 @@ class _Tracker:
     first_step_seconds: float | None = None
     outcome: str = "finished"
     reason: str = ""
+    test_logits: tuple[int, np.ndarray] | None = None  # (step, logits) of the last evaluation
 
     def end(self, outcome: str, reason: str) -> None:
         self.outcome, self.reason = outcome, reason
@@ -293,6 +294,7 @@ def _test_logits(session: _Run, state: TrainState) -> np.ndarray:
 def _end_of_epoch(session: _Run, tracker: _Tracker, state: TrainState, epoch: int) -> None:
     """Test accuracy as an epoch line, then a checkpoint at the epoch's end."""
     logits = _test_logits(session, state)
+    tracker.test_logits = (tracker.step, logits)  # the summary reuses it if no step follows
     accuracy = float((logits.argmax(-1) == session.test.labels_n).mean())
     session.run.append_metrics(
         {
@@ -333,7 +335,10 @@ def _finish(session: _Run, tracker: _Tracker, state: TrainState) -> RunResult:
         "device": session.device,
     }
     if tracker.outcome != "diverged" and tracker.step > 0:
-        summary |= evaluate(session.test.labels_n, _test_logits(session, state)).to_dict()
+        logits = tracker.test_logits
+        if logits is None or logits[0] != tracker.step:  # steps since the last epoch's end
+            logits = (tracker.step, _test_logits(session, state))
+        summary |= evaluate(session.test.labels_n, logits[1]).to_dict()
     session.run.write_summary(summary)
     session.run.set_status(tracker.outcome, tracker.reason)
     return RunResult(session.run, tracker.outcome, tracker.reason, summary)
