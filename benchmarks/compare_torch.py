@@ -74,7 +74,7 @@ def main() -> None:
         ours_cmd += ["--micro-batch", str(args.micro_batch)]
     versus = args.versus_python or args.versus_dir
     versus_cmd = [args.versus_python or sys.executable, *ours_cmd[1:]]
-    ratios, versus_ratios, ours_over_versus = [], [], []
+    ratios, versus_ratios, ours_over_versus, ours_over_versus_cpu = [], [], [], []
     for round_ in range(args.rounds):
         ours = last_json(ours_cmd)
         theirs = last_json(torch_cmd)
@@ -92,9 +92,14 @@ def main() -> None:
             ours_over_versus.append(
                 ours["train_images_per_second"] / other["train_images_per_second"]
             )
+            cpu_ratio = ours.get("train_images_per_cpu_second", 0) / other.get(
+                "train_images_per_cpu_second", float("inf")
+            )
+            ours_over_versus_cpu.append(cpu_ratio)
             line += (
                 f"; versus {other['train_images_per_second']:8.0f} img/s, "
-                f"ratio {versus_ratios[-1]:.2f}"
+                f"ratio {versus_ratios[-1]:.2f}; ours/versus {ours_over_versus[-1]:.2f} "
+                f"(per CPU second {cpu_ratio:.2f})"
             )
         print(line, flush=True)
     print(median_line("handwritten / torch eager", ratios))
@@ -103,6 +108,7 @@ def main() -> None:
     if versus:
         print(median_line("versus / torch eager", versus_ratios))
         print(median_line("handwritten / versus", ours_over_versus))
+        print(median_line("handwritten / versus, per CPU second", ours_over_versus_cpu))
         summary |= {
             "versus_ratio_median": statistics.median(versus_ratios),
             "versus_ratios": versus_ratios,
