@@ -56,18 +56,9 @@ def run_bench(
     first_step_seconds = time.perf_counter() - started
 
     def one_block() -> tuple[float, float]:
-        """(images per wall second, images per CPU second of this process's threads)."""
         nonlocal state
-        begin, cpu_begin = time.perf_counter(), time.process_time()
-        for step in range(steps):
-            state, metrics = train_step(
-                spec, state, *data, np.int32(step % 64), key, np.int32(step)
-            )
-            if placement.one_step_in_flight:
-                jax.block_until_ready(metrics)
-        jax.block_until_ready(state)
-        images = steps * batch_size
-        return images / (time.perf_counter() - begin), images / (time.process_time() - cpu_begin)
+        state, rates = _timed_block(spec, state, data, key, steps, placement)
+        return rates
 
     rates, cpu_rates = zip(*(one_block() for _ in range(blocks)), strict=True)
     predictor = Predictor(nnx.merge(graphdef, *to_host((state.params, state.batch_stats))))
@@ -89,6 +80,24 @@ def run_bench(
         "device": describe_device(),
         "devices": placement.n_devices,
     }
+
+
+def _timed_block(
+    spec: Any, state: Any, data: Any, key: Any, steps: int, placement: Placement
+) -> tuple[Any, tuple[float, float]]:
+    """`steps` steps; (images per wall second, images per CPU second of this process's
+    threads)."""
+    begin, cpu_begin = time.perf_counter(), time.process_time()
+    for step in range(steps):
+        state, metrics = train_step(spec, state, *data, np.int32(step % 64), key, np.int32(step))
+        if placement.one_step_in_flight:
+            jax.block_until_ready(metrics)
+    jax.block_until_ready(state)
+    images = steps * spec.batch_size
+    return state, (
+        images / (time.perf_counter() - begin),
+        images / (time.process_time() - cpu_begin),
+    )
 
 
 def _predict_latencies_ms(
