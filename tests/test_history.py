@@ -49,8 +49,9 @@ def test_rows_hold_settings_facts_results_and_the_active_flag() -> None:
     (broken.path / RunDir.CONFIG).write_text("{not json")
     expected = RunRow(
         run_id=run.id, arch="mlp", epochs=1, batch_size=32, lr=0.01, optimizer="adam",
-        augment=False, n_train=512, state="finished", test_accuracy=0.93, duration_seconds=2.0,
-        images_per_second=100.0, active=False, path=run.path,
+        augment=False, n_train=512, state="finished", reason="", resumable=False,
+        test_accuracy=0.93, duration_seconds=2.0, images_per_second=100.0, active=False,
+        path=run.path,
     )  # fmt: skip
     assert history() == [expected], "an unreadable run is left out"
     promote(run.path)

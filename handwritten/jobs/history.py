@@ -10,8 +10,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from handwritten.jobs.launcher import run_state
-from handwritten.models.store import active_pointer, checkpoint_for, reset_active
+from handwritten.jobs.launcher import resumable, run_state, run_status
+from handwritten.models.store import promoted_checkpoint, reset_active
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir, RunError, list_runs
 
@@ -28,7 +28,9 @@ class RunRow:
     optimizer: str | None
     augment: bool | None
     n_train: int | None  # training images actually used (a fact, not a setting)
-    state: str  # a run state, or "interrupted" (see `handwritten.jobs.launcher.run_state`)
+    state: str  # a run state, or "interrupted" (see `handwritten.jobs.launcher.run_status`)
+    reason: str  # why it ended that way ("" when there is nothing to say)
+    resumable: bool  # `handwritten.jobs.launcher.resume` would continue it
     test_accuracy: float | None
     duration_seconds: float | None
     images_per_second: float | None
@@ -45,6 +47,7 @@ def history(root: Path | None = None) -> list[RunRow]:
             settings, facts, summary = run.settings(), run.facts(), run.summary() or {}
         except RunError:
             continue  # a run being written or damaged: it shows once readable
+        state, reason = run_status(run)
         rows.append(
             RunRow(
                 run_id=run.id,
@@ -55,7 +58,9 @@ def history(root: Path | None = None) -> list[RunRow]:
                 optimizer=settings.get("optimizer"),
                 augment=settings.get("augment"),
                 n_train=facts.get("n_train"),
-                state=run_state(run),
+                state=state,
+                reason=reason,
+                resumable=resumable(run),
                 test_accuracy=summary.get("test_accuracy"),
                 duration_seconds=summary.get("duration_seconds"),
                 images_per_second=summary.get("train_images_per_second"),
@@ -67,9 +72,9 @@ def history(root: Path | None = None) -> list[RunRow]:
 
 
 def _active_run_dir() -> Path | None:
-    if not active_pointer().is_file():
-        return None
-    return checkpoint_for("default").parent
+    """The promoted run, even when its model broke (deleting it must still reset the pointer)."""
+    path = promoted_checkpoint()
+    return path.parent if path is not None else None
 
 
 def delete_run(run: RunDir) -> None:

@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from ..conftest import write_synthetic_mnist
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+# Playwright's default 5 s per expectation is too short for a cold server on a loaded 2-core
+# machine (loading JAX and the model, compiling): waits still end as soon as the condition holds.
+expect.set_options(timeout=60_000)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -49,12 +52,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    home: Path, *, data_dir: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`streamlit run app.py` with its own HANDWRITTEN_HOME and a small synthetic MNIST (so
-    training jobs start fast); returns (process, base URL)."""
+    training jobs start fast), or the MNIST folder `data_dir`, and `env` on top; returns
+    (process, base URL)."""
     port = _free_port()
-    data = write_synthetic_mnist(home.parent / "mnist", n_train=2048, n_test=256)
-    env = os.environ | {"HANDWRITTEN_HOME": str(home), "HANDWRITTEN_DATA_DIR": str(data)}
+    data = data_dir or write_synthetic_mnist(home.parent / "mnist", n_train=2048, n_test=256)
+    env = (
+        os.environ
+        | {"HANDWRITTEN_HOME": str(home), "HANDWRITTEN_DATA_DIR": str(data)}
+        | (env or {})
+    )
     log_path = home.parent / f"streamlit-{port}.log"
     with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
