@@ -17,8 +17,8 @@ from scipy.special import softmax
 
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
-from handwritten.models.inference import infer_model
-from handwritten.models.store import load_model
+from handwritten.models.inference import class_scores
+from handwritten.models.store import load_any
 from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
 
@@ -106,8 +106,8 @@ def cached_probabilities(checkpoint: Path, split: Split) -> np.ndarray:
     cached = _read_cached(path, len(split))
     if cached is not None:
         return cached
-    restored, _ = load_model(checkpoint)
-    logits_nk = infer_model(restored.model, split.images_nhw)
+    model, _ = load_any(checkpoint)
+    logits_nk = class_scores(model, split.images_nhw)
     probabilities_nk = softmax(logits_nk.astype(np.float64), axis=1).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, probabilities_nk, allow_pickle=False)

@@ -1,7 +1,8 @@
 """Checkpoints: msgpack via flax.serialization (never pickle), written atomically.
 
-A checkpoint holds the architecture name, JSON-able metadata, the parameters and batch
-statistics as plain nested dicts of arrays, and optionally the optimizer state for resuming.
+A checkpoint holds the architecture name (``custom`` for a network built from a layer spec, with
+its canonical spec under ``layers``), JSON-able metadata, the parameters and batch statistics
+as plain nested dicts of arrays, and optionally the optimizer state for resuming.
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ def save_checkpoint(
     batch_stats: nnx.State,
     meta: dict[str, Any] | None = None,
     opt_state: Any = None,
+    layers: str | None = None,
 ) -> None:
-    """Write a checkpoint atomically (temp file + os.replace)."""
-    payload = {
+    """Write a checkpoint atomically (temp file + os.replace); `layers` for a custom network."""
+    payload: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "arch": arch,
         "meta": meta or {},
         "params": _to_numpy(nnx.to_pure_dict(params)),
         "rest": _to_numpy(nnx.to_pure_dict(batch_stats)),  # the file format's name for them
     }
+    if layers is not None:
+        payload["layers"] = layers
     if opt_state is not None:
         # Leaves in tree order; `restore_opt_state` unflattens them against a fresh `tx.init`.
         leaves = jax.tree.leaves(to_host(opt_state))
@@ -85,13 +89,18 @@ class Restored:
     meta: dict[str, Any]
     payload: dict[str, Any]
 
+    @property
+    def layers(self) -> str:
+        """The model's layer spec (a fixed architecture's equivalent one)."""
+        return self.model.layer_spec
+
 
 def load_checkpoint(path: Path) -> Restored:
     """Rebuild the model a checkpoint describes, with its weights."""
     payload = read_checkpoint(path)
     arch = payload["arch"]
     try:
-        model = create_model(arch)
+        model = create_model(arch, layers=payload.get("layers"))
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     _, params, batch_stats = split_model(model)

@@ -21,9 +21,10 @@ import numpy as np
 
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import evaluate
-from handwritten.models.architectures import create_model, split_model
+from handwritten.models.architectures import count_parameters, create_model, split_model
 from handwritten.models.checkpoint import load_checkpoint, restore_opt_state, save_checkpoint
 from handwritten.models.inference import infer
+from handwritten.models.layer_spec import SHORTCUTS
 from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
 from handwritten.storage.runs import RunDir
@@ -55,6 +56,7 @@ class _Run:
     placement: Placement
     spec: StepSpec
     device: str
+    parameters: int  # the model's exact count, reported with the layer spec
     images: Any  # the training set on the devices (uint8)
     labels: Any
     shuffle_key: jax.Array
@@ -169,8 +171,8 @@ def _initialise(
         if init_from is not None:
             model = load_checkpoint(init_from).model
         else:
-            model = create_model(config.arch, config.seed)
-        if model.arch != config.arch:
+            model = create_model(config.arch, config.seed, config.layers)
+        if model.arch != config.arch or (config.layers and model.layer_spec != config.layers):
             raise ValueError(f"{init_from} holds a {model.arch} model, not {config.arch}")
         tracker = _Tracker(0, 0, time.perf_counter(), 0.0, [])
     graphdef, params, batch_stats = split_model(model)
@@ -181,7 +183,8 @@ def _initialise(
     shuffle_key, step_key = jax.random.split(jax.random.key(config.seed))
     session = _Run(
         config, run, train, test, stop, on_progress, placement, spec, device,
-        placement.replicate(train.images_nhw), placement.replicate(train.labels_n), shuffle_key,
+        count_parameters(model), placement.replicate(train.images_nhw),
+        placement.replicate(train.labels_n), shuffle_key,
         placement.replicate(jax.random.key_data(step_key)),  # raw bits: plain arrays
     )  # fmt: skip
     return session, tracker, state
@@ -315,13 +318,21 @@ def _checkpoint(session: _Run, state: TrainState, meta: dict[str, Any]) -> None:
         batch_stats=state.batch_stats,
         meta={"config": session.config.to_dict(), **meta},
         opt_state=state.opt_state,
+        layers=session.config.layers,
     )
+
+
+def _layer_spec(session: _Run) -> str:
+    """The trained network as a layer spec (a fixed architecture's equivalent one)."""
+    return session.config.layers or SHORTCUTS[session.config.arch]
 
 
 def _finish(session: _Run, tracker: _Tracker, state: TrainState) -> RunResult:
     """The summary (with the final test evaluation unless the run diverged) and the status."""
     summary: dict[str, Any] = {
         "arch": session.config.arch,
+        "layers": _layer_spec(session),
+        "parameters": session.parameters,
         "state": tracker.outcome,
         "steps": tracker.step,
         "epochs_completed": len(tracker.epoch_accuracies),
