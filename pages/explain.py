@@ -8,7 +8,8 @@ from handwritten.ui.result import predict_or_explain
 
 setup_page("Explain")
 st.title("Explain")
-predictor, model, layers = view.model_view()
+active = view.model_view()
+predictor, model, layers = active.predictor, active.model, active.layers
 source = view.source_image()
 prediction = None if source is None else predict_or_explain(predictor, source, "Cannot read it")
 if prediction is not None and not prediction.digits:
@@ -37,6 +38,6 @@ elif prediction is not None:
     with tabs[4]:
         view.saliency_panel(model, image, label)
     with tabs[5]:
-        view.embedding_panel(model, image)
+        view.embedding_panel(active, image)
     with tabs[6]:
         view.robustness_panel(predictor, image, label)

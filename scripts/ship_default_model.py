@@ -95,8 +95,9 @@ noise, blur and JPEG compression.
 
 Per-class MNIST accuracy: {per_class}.
 
-The realistic sets go through the full preprocessing pipeline (`handwritten/evaluation/realistic.py`);
-reproduce with `handwritten evaluate --set canvas` / `--set photo`.
+The realistic sets go through the full preprocessing pipeline
+(`handwritten/evaluation/realistic.py`); reproduce with `handwritten evaluate --set canvas` /
+`--set photo`.
 
 ## Limits
 Trained on MNIST only: regional styles MNIST lacks (a crossed 7, a 1 with a long flag) may be

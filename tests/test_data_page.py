@@ -11,7 +11,7 @@ import numpy as np
 from flax import nnx
 from streamlit.testing.v1 import AppTest
 
-from handwritten.analysis import dataset as insights
+from handwritten.analysis import scores as scoring
 from handwritten.data.mnist import load_split
 from handwritten.models.architectures import create_model
 from handwritten.models.checkpoint import save_checkpoint
@@ -61,13 +61,13 @@ def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> N
 
     # The shipped model on synthetic digits: the same numbers as the library's.
     test = load_split("test")
-    scores = insights.score(checkpoint_for("default"), test)
+    scores = scoring.score(checkpoint_for("default"), test)
     confusion = scores.evaluation.confusion
     assert metric(at, "Test accuracy") == f"{scores.evaluation.accuracy:.2%}"
     heatmap = figure(at, data_view.CONFUSION_CHART)["data"][0]
     assert heatmap["type"] == "heatmap"
     assert heatmap["text"] == [[str(c) if c else "" for c in row] for row in confusion.tolist()]
-    worst = insights.worst_confusion(confusion)
+    worst = scoring.worst_confusion(confusion)
     assert (at.selectbox(key=data_view.CELL_TRUE).value,
             at.selectbox(key=data_view.CELL_PREDICTED).value) == worst  # fmt: skip
 
@@ -80,7 +80,7 @@ def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> N
     count = int(confusion[true, predicted])
     assert any(f"**{count}** test image" in m.value and f"misread as **{predicted}**" in m.value
                for m in at.markdown)  # fmt: skip
-    expected = insights.cell_indices(test.labels_n, scores.probabilities_nk, true, predicted)
+    expected = scoring.cell_indices(test.labels_n, scores.probabilities_nk, true, predicted)
     tiles = figure(at, "data_cell_images")["layout"]["annotations"]
     assert [t["text"].split("<br>")[0] for t in tiles] == [f"#{i}" for i in expected[:40]]
 
@@ -99,7 +99,7 @@ def test_a_promoted_model_is_scored_at_once(synthetic_mnist: Path) -> None:
     promote(run.path)
     at.run()
     assert not at.exception, at.exception
-    scores = insights.score(run.checkpoint_path, load_split("test"))
+    scores = scoring.score(run.checkpoint_path, load_split("test"))
     assert metric(at, "Test accuracy") == f"{scores.evaluation.accuracy:.2%}"
     assert metric(at, "Misclassified") == f"{len(scores.evaluation.misclassified)} of 128"
     text = figure(at, data_view.CONFUSION_CHART)["data"][0]["text"]

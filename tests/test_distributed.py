@@ -51,7 +51,10 @@ def result(out: str) -> dict:
 
 @pytest.mark.parametrize("arch", ["mlp", "lenet", "cnn"])
 def test_two_forced_cpu_devices_train_data_parallel(synthetic_mnist: Path, tmp_path, arch) -> None:
-    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    env = os.environ | {
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+    }
     out = subprocess.run(
         train_command(tmp_path / "run", arch),
         env=env,
@@ -68,7 +71,10 @@ def test_two_forced_cpu_devices_train_data_parallel(synthetic_mnist: Path, tmp_p
 
 
 def test_odd_batch_is_refused_on_two_devices(synthetic_mnist: Path, tmp_path) -> None:
-    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    env = os.environ | {
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+    }
     command = train_command(tmp_path / "run", "mlp")
     command[command.index("32")] = "33"
     out = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)

@@ -5,21 +5,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from handwritten.cli import main
-from handwritten.jobs.launcher import (
-    JobRunningError,
-    TrainingLock,
-    current_job,
-    launch,
-    resume,
-    run_state,
-    stop,
-)
+from handwritten.jobs.launcher import launch, resume, run_state, stop
+from handwritten.jobs.lock import JobRunningError, TrainingLock, current_job
 from handwritten.storage.runs import RunDir, RunError
 from handwritten.training.config import TrainConfig
 
@@ -39,6 +34,47 @@ def wait_for(predicate, timeout: float = 90.0) -> None:
 
 def epochs_done(run: RunDir) -> int:
     return sum(1 for r in run.read_metrics() if r["kind"] == "epoch")
+
+
+# After its first (compiling) epoch the tiny job takes about 16 ms an epoch on a 2-core CPU, so
+# a watcher polling every 50 ms can see it go from one epoch done straight to finished (on a
+# faster machine, or a slower poll): a kill "once two epochs are done" raced the job's end.
+# A job started with FREEZE_AFTER_STEP set stops itself (SIGSTOP) right after writing its first
+# train line beyond that step, through this `sitecustomize` (imported by every Python that has
+# its folder on PYTHONPATH), so the test kills it at a known point however fast it trains.
+FREEZE_AFTER_STEP = "HANDWRITTEN_TEST_FREEZE_AFTER_STEP"
+FREEZE_HOOK = f"""
+import os
+import signal
+
+if os.environ.get("{FREEZE_AFTER_STEP}"):
+    from handwritten.storage.runs import RunDir
+
+    _append = RunDir.append_metrics
+    _after = int(os.environ["{FREEZE_AFTER_STEP}"])
+
+    def _append_then_freeze(self, record):
+        _append(self, record)
+        if record.get("kind") == "train" and record["step"] > _after:
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    RunDir.append_metrics = _append_then_freeze
+"""
+
+
+def freeze_jobs_after_step(step: int, hook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FREEZE_HOOK)
+    paths = [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    monkeypatch.setenv(FREEZE_AFTER_STEP, str(step))
+
+
+def frozen(process: subprocess.Popen[bytes], run: RunDir) -> bool:
+    """Whether the job has stopped itself, as the kernel tells its parent (not reaping it)."""
+    pid, status = os.waitpid(process.pid, os.WNOHANG | os.WUNTRACED)
+    assert pid == 0 or os.WIFSTOPPED(status), (run.path / "job.log").read_text()
+    return pid != 0
 
 
 def test_job_streams_metrics_and_stops_on_request(synthetic_mnist: Path, tmp_path: Path) -> None:
@@ -103,17 +139,27 @@ def test_lock_is_exclusive_within_one_process() -> None:
     assert current_job() is None
 
 
-def test_killed_job_is_interrupted_and_resumes(synthetic_mnist: Path, tmp_path: Path) -> None:
+def test_killed_job_is_interrupted_and_resumes(
+    synthetic_mnist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = dataclasses.replace(CONFIG, epochs=6)
+    steps_per_epoch = 512 // config.batch_size  # the synthetic set's 512 training images
+    freeze_jobs_after_step(2 * steps_per_epoch, tmp_path / "hook", monkeypatch)
     process, run = launch(config, tmp_path / "run")
-    wait_for(lambda: epochs_done(run) >= 2)
+    wait_for(lambda: frozen(process, run))
+    # Frozen at a known point: epoch 2 checkpointed, the first line of epoch 3 written.
+    before_kill = run.read_metrics()
+    assert before_kill[-1]["kind"] == "train" and before_kill[-1]["step"] == 34  # steps 33-34
+    assert run_state(run) == "running" and current_job()["pid"] == process.pid
     os.kill(process.pid, signal.SIGKILL)  # like a machine restart: no chance to clean up
-    process.wait(timeout=30)
+    assert process.wait(timeout=30) == -signal.SIGKILL
     assert run.status()["state"] == "running"
     assert run_state(run) == "interrupted"
     assert current_job() is None
     done = epochs_done(run)
+    assert done == 2
 
+    monkeypatch.delenv(FREEZE_AFTER_STEP)  # the resumed job runs to the end
     process, resumed = resume(run.path)
     assert resumed.path == run.path
     assert process.wait(timeout=120) == 0, (run.path / "job.log").read_text()
@@ -124,6 +170,15 @@ def test_killed_job_is_interrupted_and_resumes(synthetic_mnist: Path, tmp_path: 
     assert epochs[:done] == list(range(1, done + 1))
     assert sorted(set(epochs)) == [1, 2, 3, 4, 5, 6]
     assert len(summary["epoch_test_accuracy"]) == 6
+    # Resumed from the epoch-2 checkpoint's weights and optimizer state, the job takes again
+    # the two steps the killed one took after it, with the same losses: its lines for steps 33
+    # and 34 average to the killed job's line for both. From fresh weights its loss would be
+    # back near ln 10 (the first line's); with a fresh Adam state, step 34 would differ.
+    again = [r for r in run.read_metrics()[len(before_kill) :] if r["kind"] == "train"][:2]
+    assert [r["step"] for r in again] == [33, 34]
+    mean_loss = (again[0]["loss"] + again[1]["loss"]) / 2
+    np.testing.assert_allclose(mean_loss, before_kill[-1]["loss"], rtol=1e-5)
+    assert again[0]["loss"] < before_kill[0]["loss"] / 4
 
 
 def test_resume_refuses_finished_or_checkpointless_runs(synthetic_mnist: Path, tmp_path) -> None:

@@ -84,11 +84,15 @@ def test_batch_norm_running_statistics_move_once_per_step() -> None:
 
 
 def test_micro_batching_stays_whole_on_accelerators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Automatic sizing is for CPU caches: the cnn's batch of 128 is cut in 8 on a CPU and kept
+    whole on a GPU or TPU; an explicit micro-batch is honoured on every backend."""
     graphdef, params, batch_stats = split_model(create_model("cnn", 0))
-    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == 8
-    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == 1
-    assert resolve_micro_batches(32, 128, 1, graphdef, params, batch_stats) == 4  # when asked
+    on_this_machine = 8 if jax.default_backend() == "cpu" else 1
+    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == on_this_machine
+    for backend, automatic in (("cpu", 8), ("gpu", 1), ("tpu", 1)):
+        monkeypatch.setattr(jax, "default_backend", lambda backend=backend: backend)
+        assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == automatic
+        assert resolve_micro_batches(32, 128, 1, graphdef, params, batch_stats) == 4  # when asked
 
 
 @pytest.mark.parametrize(
@@ -118,11 +122,15 @@ def test_micro_batch_setting_is_validated() -> None:
     ],
 )  # the sizes measured fastest on a 2-core CPU (benchmarks/README.md)
 def test_micro_batch_is_sized_to_the_cache_from_the_largest_activation(
-    arch: str, activation_bytes: int, micro_batch: int, at_128: int
+    arch: str, activation_bytes: int, micro_batch: int, at_128: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     graphdef, params, batch_stats = split_model(create_model(arch, 0))
     assert largest_activation_bytes(graphdef, params, batch_stats) == activation_bytes
     assert cache_sized_micro_batch(activation_bytes) == micro_batch
+    # The automatic size applies on a CPU only; a GPU or TPU keeps the batch whole.
+    on_this_machine = at_128 if jax.default_backend() == "cpu" else 1
+    assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == on_this_machine
+    monkeypatch.setattr(jax, "default_backend", lambda: "cpu")  # the CPU rule, on any machine
     assert resolve_micro_batches(None, 128, 1, graphdef, params, batch_stats) == at_128
     assert resolve_micro_batches(0, 128, 1, graphdef, params, batch_stats) == 1
     assert resolve_micro_batches(8, 128, 1, graphdef, params, batch_stats) == 16
@@ -148,7 +156,12 @@ def test_micro_batches_on_two_forced_devices_keep_the_gradient() -> None:
         print("same")
         """
     )
-    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    # Two devices exist only as forced host (CPU) devices, so the backend is pinned to the CPU:
+    # on a one-GPU machine JAX would otherwise pick the GPU and see one device.
+    env = os.environ | {
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+    }
     out = subprocess.run(
         [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
         timeout=300,

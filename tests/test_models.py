@@ -22,7 +22,13 @@ EXPECTED = {
          ("dense1", "dense", (500,)), ("logits", "dense", (10,))],
     ),
     "cnn": (
-        None,
+        # Convolutions and dense1 have no bias (batch norm follows); each batch norm has a
+        # scale and a bias per channel (its running mean and variance are not parameters).
+        3 * 3 * 1 * 32 + 2 * 32  # conv1 288, norm1 64
+        + 3 * 3 * 32 * 64 + 2 * 64  # conv2 18,432, norm2 128
+        + 3 * 3 * 64 * 64 + 2 * 64  # conv3 36,864, norm3 128
+        + 7 * 7 * 64 * 256 + 2 * 256  # dense1 802,816 (3,136 inputs), norm4 512
+        + 256 * 10 + 10,  # logits 2,570: 861,802 in all
         [("conv1", "conv", (28, 28, 32)), ("pool1", "pool", (14, 14, 32)),
          ("conv2", "conv", (14, 14, 64)), ("conv3", "conv", (14, 14, 64)),
          ("pool2", "pool", (7, 7, 64)), ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
@@ -41,8 +47,7 @@ def test_trace_names_kinds_and_shapes(arch: str) -> None:
     for name, kind, shape in expected:
         assert by_name[name].kind == kind
         assert by_name[name].value.shape == (3, *shape)
-    if count is not None:
-        assert count_parameters(model) == count
+    assert count_parameters(model) == count
     # Weight-bearing layers point at a real submodule with a kernel.
     for layer in layers:
         if layer.module is not None and layer.kind in ("conv", "dense"):

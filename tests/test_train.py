@@ -7,8 +7,10 @@ import json
 import math
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
+from flax import nnx
 
 from handwritten.data.mnist import Split
 from handwritten.models.checkpoint import load_checkpoint
@@ -84,6 +86,43 @@ def test_stop_request_ends_the_run_with_a_usable_checkpoint(tmp_path: Path, spli
     assert seen == [1, 4] and result.summary["steps"] == 4
     restored = load_checkpoint(run.checkpoint_path)
     assert restored.meta["stopped"] is True and restored.meta["step"] == 4
+
+
+def test_resumed_run_takes_the_steps_an_uninterrupted_run_takes(tmp_path: Path, splits) -> None:
+    """Stopped at the end of epoch 1 and resumed, a run continues from its checkpoint's weights
+    and optimizer state: every later step's loss and the final weights are those of a run that
+    was never stopped. A resume from fresh weights (loss back near ln 10) or with a fresh Adam
+    state (different updates) would not match."""
+    config = dataclasses.replace(TINY, log_every=1)  # a line per step: losses compare one to one
+    steps_per_epoch = 512 // config.batch_size
+    reference = RunDir.create("mlp", path=tmp_path / "reference")
+    assert fit(config, reference, *splits).state == "finished"
+
+    run = RunDir.create("mlp", path=tmp_path / "run")
+
+    def stop_at_the_end_of_epoch_1(record: dict) -> None:
+        if record["step"] == steps_per_epoch:
+            run.request_stop()
+
+    stopped = fit(config, run, *splits, on_progress=stop_at_the_end_of_epoch_1)
+    assert stopped.state == "stopped" and stopped.summary["steps"] == steps_per_epoch
+    assert load_checkpoint(run.checkpoint_path).meta["epoch"] == 1
+    (run.path / RunDir.STOP).unlink()  # as `launcher.resume` does
+    resumed = fit(config, run, *splits, resume=True)
+    assert resumed.state == "finished" and resumed.summary["steps"] == 3 * steps_per_epoch
+
+    def losses(r: RunDir) -> dict[int, float]:
+        return {x["step"]: x["loss"] for x in r.read_metrics() if x["kind"] == "train"}
+
+    ours, theirs = losses(run), losses(reference)
+    assert sorted(ours) == sorted(theirs) == list(range(1, 3 * steps_per_epoch + 1))
+    after = range(steps_per_epoch + 1, 3 * steps_per_epoch + 1)
+    assert ours[steps_per_epoch + 1] < theirs[1] / 4, "the first resumed step is a trained model's"
+    np.testing.assert_allclose([ours[s] for s in after], [theirs[s] for s in after], rtol=1e-5)
+    assert resumed.summary["epoch_test_accuracy"] == reference.summary()["epoch_test_accuracy"]
+    weights = [nnx.state(load_checkpoint(r.checkpoint_path).model) for r in (run, reference)]
+    for a, b in zip(*(jax.tree.leaves(w) for w in weights), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
 
 
 def test_signal_sets_the_stop_flag() -> None:

@@ -1,17 +1,24 @@
-"""AppTest for the Train page: form validation, the guard, the history table, promotion."""
+"""AppTest for the Train page: form validation, the guard, the history table and its buttons
+(promote, delete), the live panel's cadence and its incremental reading of the metrics log."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
 from flax import nnx
 from streamlit.testing.v1 import AppTest
 
-from handwritten.jobs.launcher import TrainingLock
-from handwritten.jobs.monitor import delete_run, history
+from handwritten.jobs.history import delete_run, history
+from handwritten.jobs.lock import TrainingLock
 from handwritten.models.architectures import create_model
 from handwritten.models.checkpoint import save_checkpoint
-from handwritten.models.store import checkpoint_for
+from handwritten.models.store import checkpoint_for, promote
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
+from handwritten.ui import state
+from handwritten.ui import training as panels
 
 from .test_app import open_page
 
@@ -20,9 +27,9 @@ def train_page() -> AppTest:
     return open_page("pages/train.py")
 
 
-def finished_run(accuracy: float = 0.93) -> RunDir:
-    run = RunDir.create("mlp", root=runs_dir())
-    run.write_config({"arch": "mlp", "epochs": 1, "batch_size": 32, "lr": 0.01,
+def finished_run(accuracy: float = 0.93, arch: str = "mlp") -> RunDir:
+    run = RunDir.create(arch, root=runs_dir())
+    run.write_config({"arch": arch, "epochs": 1, "batch_size": 32, "lr": 0.01,
                       "optimizer": "adam", "augment": False, "n_train": 512})  # fmt: skip
     run.append_metrics({"kind": "train", "step": 4, "epoch": 1.0, "loss": 0.5, "accuracy": 0.9,
                         "images_per_second": 100.0, "elapsed": 1.0, "total_steps": 4})  # fmt: skip
@@ -30,8 +37,8 @@ def finished_run(accuracy: float = 0.93) -> RunDir:
     run.write_summary({"test_accuracy": accuracy, "duration_seconds": 2.0,
                        "train_images_per_second": 100.0})  # fmt: skip
     run.set_status("finished")
-    _, params, batch_stats = nnx.split(create_model("mlp"), nnx.Param, ...)
-    save_checkpoint(run.checkpoint_path, arch="mlp", params=params, batch_stats=batch_stats)
+    _, params, batch_stats = nnx.split(create_model(arch), nnx.Param, ...)
+    save_checkpoint(run.checkpoint_path, arch=arch, params=params, batch_stats=batch_stats)
     return run
 
 
@@ -72,8 +79,6 @@ def test_history_lists_runs_and_shows_an_interrupted_one() -> None:
 
 
 def test_promote_and_delete_through_the_library() -> None:
-    from handwritten.models.store import promote
-
     run = finished_run()
     promote(run.path)
     assert checkpoint_for("default") == run.checkpoint_path
@@ -81,3 +86,110 @@ def test_promote_and_delete_through_the_library() -> None:
     assert not run.path.exists()
     assert checkpoint_for("default").name == "checkpoint.msgpack"
     assert "default_model" in str(checkpoint_for("default"))
+
+
+def select_runs(at: AppTest, *rows: int) -> None:
+    """Select history rows as a click on the table would (AppTest writes selection state)."""
+    selection = {"rows": list(rows), "columns": [], "cells": []}
+    at.session_state[state.HISTORY] = {"selection": selection}
+    at.run()
+    assert not at.exception, at.exception
+
+
+def button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def sidebar_model(at: AppTest) -> str:
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_use_this_model_promotes_the_selected_run() -> None:
+    older, newer = finished_run(0.91), finished_run(0.97)
+    at = train_page()
+    assert list(at.dataframe[0].value["run"]) == [newer.id, older.id]
+    select_runs(at, 1)
+    assert not button(at, "Use this model").disabled
+    button(at, "Use this model").click().run()
+    assert not at.exception, at.exception
+    assert checkpoint_for("default") == older.checkpoint_path
+    table = at.dataframe[0].value
+    active = dict(zip(table["run"], table["active"], strict=True))
+    assert active == {newer.id: False, older.id: True}
+    assert older.id in sidebar_model(at), "the sidebar names the new active model"
+    assert any("91.00%" in str(m.value) for m in at.sidebar.metric)
+
+
+def test_the_buttons_follow_the_selected_runs_states() -> None:
+    failed, stopped = finished_run(), finished_run()
+    failed.set_status("failed", "out of memory")
+    stopped.set_status("stopped", "stop requested")
+    at = train_page()
+    order = list(at.dataframe[0].value["run"])
+    select_runs(at, order.index(failed.id))
+    assert button(at, "Use this model").disabled and button(at, "Resume").disabled
+    select_runs(at, order.index(stopped.id))
+    assert not button(at, "Use this model").disabled and not button(at, "Resume").disabled
+    select_runs(at, 0, 1)
+    assert button(at, "Use this model").disabled and button(at, "Resume").disabled
+
+
+def test_yes_delete_removes_the_selected_runs_and_forgets_the_active_model() -> None:
+    kept, active, other = finished_run(), finished_run(), finished_run()
+    promote(active.path)
+    at = train_page()
+    order = list(at.dataframe[0].value["run"])
+    select_runs(at, order.index(active.id), order.index(other.id))
+    assert [p.proto.popover.label for p in at.get("popover")] == ["Delete 2 run(s)…"]
+    button(at, "Yes, delete").click().run()
+    assert not at.exception, at.exception
+    assert not active.path.exists() and not other.path.exists() and kept.path.exists()
+    assert "default_model" in str(checkpoint_for("default")), "back to the shipped model"
+    assert list(at.dataframe[0].value["run"]) == [kept.id]
+
+
+def test_the_live_panel_polls_fast_only_while_a_job_trains(monkeypatch: pytest.MonkeyPatch) -> None:
+    cadences: list[bool] = []  # `training` of each poll: True for the 1 s fragment
+    poll = panels._live_run_panel
+
+    def recording_poll(training: bool) -> None:
+        cadences.append(training)
+        poll(training)
+
+    monkeypatch.setattr(panels, "_live_run_panel", recording_poll)
+    at = train_page()
+    assert cadences[-1] is False and any("No training is running" in c.value for c in at.caption)
+    run = RunDir.create("cnn", root=runs_dir())
+    run.write_config({"arch": "cnn", "epochs": 2, "batch_size": 100})
+    run.set_status("running", total_steps=200)
+    lock = TrainingLock.acquire()
+    lock.describe(run_dir=str(run.path), pid=1)
+    try:
+        at.run()
+        assert cadences[-1] is True and any("status: running" in m.value for m in at.markdown)
+        assert button(at, "Stop training")
+    finally:
+        lock.release()
+    at.run()  # the job is gone; this session started nothing, so nothing is watched
+    assert cadences[-1] is False and any("No training is running" in c.value for c in at.caption)
+
+
+def test_the_live_panel_parses_only_new_metric_lines_between_polls() -> None:
+    run = finished_run()
+    at = train_page()
+    at.session_state[state.LAST_RUN] = str(run.path)
+    at.run()
+    tail = at.session_state[state.METRIC_TAILS][str(run.path)]
+    assert [r["kind"] for r in tail.records] == ["train", "epoch"]
+    # Overwrite what was read with same-length junk: only a re-read of the old lines would see it.
+    metrics = run.path / RunDir.METRICS
+    metrics.write_bytes(b"x" * (metrics.stat().st_size - 1) + b"\n")
+    run.append_metrics({"kind": "train", "step": 8, "epoch": 2.0, "loss": 0.25, "accuracy": 0.95,
+                        "images_per_second": 100.0, "elapsed": 2.0, "total_steps": 8})  # fmt: skip
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[state.METRIC_TAILS][str(run.path)] is tail, "kept across reruns"
+    assert [r.get("step") for r in tail.records] == [4, 4, 8]
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-live_curves")]
+    loss = json.loads(chart.proto.spec)["data"][0]
+    assert loss["y"] == [0.5, 0.25], "the chart has the old points and the new one"

@@ -220,11 +220,16 @@ def build_embedding(model: DigitModel, images_nhw_u8: np.ndarray, labels: np.nda
 
 
 def cached_embedding(
-    model: DigitModel, checkpoint: Path, images_nhw_u8: np.ndarray, labels: np.ndarray
+    model: DigitModel,
+    checkpoint: Path | FileVersion,
+    images_nhw_u8: np.ndarray,
+    labels: np.ndarray,
 ) -> Embedding:
-    """`build_embedding`, computed once per checkpoint version and data, kept on disk."""
+    """`build_embedding` of `model` (the one in `checkpoint`), computed once per checkpoint
+    version (given, or read from the file now) and data, kept on disk."""
+    version = checkpoint if isinstance(checkpoint, FileVersion) else FileVersion.of(checkpoint)
     data = (np.ascontiguousarray(images_nhw_u8).tobytes(), np.asarray(labels).tobytes())
-    path = derived_cache_file("embedding", FileVersion.of(checkpoint), data, ".npz")
+    path = derived_cache_file("embedding", version, data, ".npz")
     if path.is_file():
         try:
             with np.load(path) as stored:

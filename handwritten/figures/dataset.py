@@ -11,6 +11,7 @@ import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,9 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from PIL import Image
 
-from handwritten.analysis.dataset import CellExample
+from handwritten.analysis.scores import CellExample
+from handwritten.figures.colours import ACCENT, MUTED, SEQUENTIAL, TRANSPARENT, WARN
 
-ACCENT = "#4f46e5"
-MUTED = "#c7d2fe"
-WARN = "#dc2626"
 DIGITS = list(range(10))
 CAPTION_PX = 14  # height of one caption line under a tile
 GAP_PX = 6  # space between tiles
@@ -33,8 +32,8 @@ def _layout(figure: go.Figure, height: int, title: str | None) -> go.Figure:
         title=title or None,
         height=height,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        plot_bgcolor="rgba(0,0,0,0)",
-        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor=TRANSPARENT,
+        paper_bgcolor=TRANSPARENT,
     )
     return figure
 
@@ -74,6 +73,49 @@ def _png_data_uri(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+@dataclass(frozen=True)
+class _Mosaic:
+    """Tiles laid out in one RGBA image, with where each tile's centre and caption go."""
+
+    rgba: np.ndarray  # (rows * cell_h, columns * cell_w, 4), transparent between tiles
+    centres_x: list[float]
+    centres_y: list[float]
+    annotations: list[dict[str, Any]]
+
+
+def _mosaic(
+    images_nhw_u8: np.ndarray, captions: Sequence[str], columns: int, zoom: int, gap_px: int
+) -> _Mosaic:
+    """Place each image, upscaled by `zoom`, in its cell, with room under it for its caption."""
+    n, height, width = images_nhw_u8.shape
+    rows = max(1, math.ceil(n / columns))
+    lines = max((c.count("<br>") + 1 for c in captions), default=0)
+    cell_w = width * zoom + gap_px
+    cell_h = height * zoom + lines * CAPTION_PX + GAP_PX
+    mosaic = _Mosaic(np.zeros((rows * cell_h, columns * cell_w, 4), np.uint8), [], [], [])
+    for index, image in enumerate(images_nhw_u8):
+        row, col = divmod(index, columns)
+        top, left = row * cell_h, col * cell_w
+        tile = np.repeat(np.repeat(image, zoom, axis=0), zoom, axis=1)
+        mosaic.rgba[top : top + height * zoom, left : left + width * zoom, :3] = tile[..., None]
+        mosaic.rgba[top : top + height * zoom, left : left + width * zoom, 3] = 255
+        mosaic.centres_x.append(left + width * zoom / 2)
+        mosaic.centres_y.append(top + height * zoom / 2)
+        mosaic.annotations.append(
+            {
+                "x": left + width * zoom / 2,
+                "y": top + height * zoom + 1,
+                "xref": "x",
+                "yref": "y",
+                "text": captions[index],
+                "showarrow": False,
+                "yanchor": "top",
+                "font": {"size": 11},
+            }
+        )
+    return mosaic
+
+
 def image_grid(
     images_nhw: np.ndarray,
     captions: Sequence[str],
@@ -97,42 +139,18 @@ def image_grid(
         raise ValueError("one caption (and hover text) per image")
     if images.dtype != np.uint8:
         images = (np.clip(images, 0.0, 1.0) * 255).round().astype(np.uint8)
-    n, height, width = images.shape
+    n, height, _ = images.shape
     columns = max(1, min(columns, n))
-    rows = max(1, math.ceil(n / columns))
     zoom = max(1, math.ceil(tile_px / height))  # integer upscaling keeps pixels crisp
-    lines = max((c.count("<br>") + 1 for c in captions), default=0)
-    cell_w = width * zoom + gap_px
-    cell_h = height * zoom + lines * CAPTION_PX + GAP_PX
-    mosaic = np.zeros((rows * cell_h, columns * cell_w, 4), np.uint8)  # transparent
-    centres_x, centres_y, annotations = [], [], []
-    for index, image in enumerate(images):
-        row, col = divmod(index, columns)
-        top, left = row * cell_h, col * cell_w
-        tile = np.repeat(np.repeat(image, zoom, axis=0), zoom, axis=1)
-        mosaic[top : top + height * zoom, left : left + width * zoom, :3] = tile[..., None]
-        mosaic[top : top + height * zoom, left : left + width * zoom, 3] = 255
-        centres_x.append(left + width * zoom / 2)
-        centres_y.append(top + height * zoom / 2)
-        annotations.append(
-            {
-                "x": left + width * zoom / 2,
-                "y": top + height * zoom + 1,
-                "xref": "x",
-                "yref": "y",
-                "text": captions[index],
-                "showarrow": False,
-                "yanchor": "top",
-                "font": {"size": 11},
-            }
-        )
+    mosaic = _mosaic(images, captions, columns, zoom, gap_px)
+    grid_h, grid_w = mosaic.rgba.shape[:2]
     figure = go.Figure(
-        go.Image(source=_png_data_uri(mosaic), x0=0.5, y0=0.5, dx=1, dy=1, hoverinfo="skip")
+        go.Image(source=_png_data_uri(mosaic.rgba), x0=0.5, y0=0.5, dx=1, dy=1, hoverinfo="skip")
     )
     figure.add_trace(
         go.Scatter(
-            x=centres_x,
-            y=centres_y,
+            x=mosaic.centres_x,
+            y=mosaic.centres_y,
             mode="markers",
             marker={"size": max(8, height * zoom // 2), "opacity": 0},
             hovertext=list(hovers if hovers is not None else captions),
@@ -141,18 +159,13 @@ def image_grid(
         )
     )
     figure.update_layout(
-        annotations=annotations,
+        annotations=mosaic.annotations,
         hoverdistance=height * zoom // 2,
         dragmode=False,
-        xaxis={"visible": False, "range": [0, columns * cell_w], "constrain": "domain"},
-        yaxis={
-            "visible": False,
-            "range": [rows * cell_h, 0],
-            "scaleanchor": "x",
-            "constrain": "domain",
-        },
+        xaxis={"visible": False, "range": [0, grid_w], "constrain": "domain"},
+        yaxis={"visible": False, "range": [grid_h, 0], "scaleanchor": "x", "constrain": "domain"},
     )
-    return _layout(figure, rows * cell_h + (50 if title else 20), title)
+    return _layout(figure, grid_h + (50 if title else 20), title)
 
 
 def mean_image_grid(means_khw: np.ndarray, counts: ArrayLike | None = None) -> go.Figure:
@@ -206,30 +219,14 @@ def confusion_heatmap(
             z=np.log1p(counts),
             text=[[str(c) if c else "" for c in row] for row in counts],
             texttemplate="%{text}",
-            colorscale="Blues",
+            colorscale=SEQUENTIAL,
             showscale=False,
             hoverinfo="skip",
             xgap=1,
             ygap=1,
         )
     )
-    true_k, predicted_k = np.divmod(np.arange(100), 10)
-    support = counts.sum(axis=1)
-    share = counts / np.maximum(support, 1)[:, None]
-    figure.add_trace(
-        go.Scatter(
-            x=predicted_k,
-            y=true_k,
-            mode="markers",
-            marker={"size": 28, "symbol": "square", "opacity": 0},
-            customdata=np.stack([counts.ravel(), share.ravel()], axis=1),
-            hovertemplate="true %{y}, read as %{x}: %{customdata[0]:,} images "
-            "(%{customdata[1]:.1%} of the %{y}s)<extra></extra>",
-            selected={"marker": {"opacity": 0}},
-            unselected={"marker": {"opacity": 0}},
-            showlegend=False,
-        )
-    )
+    figure.add_trace(_cell_markers(counts))
     if selected is not None:
         true, predicted = selected
         figure.add_shape(
@@ -255,6 +252,25 @@ def confusion_heatmap(
         clickmode="event+select",
     )
     return _layout(figure, 480, title)
+
+
+def _cell_markers(counts_kk: np.ndarray) -> go.Scatter:
+    """One invisible, clickable marker per confusion cell (point ``10 * true + predicted``),
+    hovering with the count and its share of the true digit."""
+    true_k, predicted_k = np.divmod(np.arange(100), 10)
+    share = counts_kk / np.maximum(counts_kk.sum(axis=1), 1)[:, None]
+    return go.Scatter(
+        x=predicted_k,
+        y=true_k,
+        mode="markers",
+        marker={"size": 28, "symbol": "square", "opacity": 0},
+        customdata=np.stack([counts_kk.ravel(), share.ravel()], axis=1),
+        hovertemplate="true %{y}, read as %{x}: %{customdata[0]:,} images "
+        "(%{customdata[1]:.1%} of the %{y}s)<extra></extra>",
+        selected={"marker": {"opacity": 0}},
+        unselected={"marker": {"opacity": 0}},
+        showlegend=False,
+    )
 
 
 def cell_from_point(point: Mapping[str, Any]) -> tuple[int, int] | None:

@@ -7,9 +7,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from handwritten.analysis.network import ConvWindow, Embedding, ProbeGrid
-
-GRAY = "gray"
-DIVERGING = "RdBu_r"  # red positive, blue negative
+from handwritten.figures.colours import (
+    ACCENT,
+    DIGIT_COLOURS,
+    DIVERGING,
+    GRAY,
+    INK,
+    MAGNITUDE,
+    SEQUENTIAL,
+    TRANSPARENT,
+)
 
 
 def _square(figure: go.Figure, height: int) -> go.Figure:
@@ -137,7 +144,7 @@ def feature_maps(activation_hwc: np.ndarray, title: str, max_channels: int = 64)
     peak = np.abs(maps).reshape(len(maps), -1).max(axis=1)[:, None, None]
     figure = go.Figure(
         go.Heatmap(
-            z=mosaic(maps / (peak + 1e-9)), colorscale="Viridis", showscale=False, hoverinfo="skip"
+            z=mosaic(maps / (peak + 1e-9)), colorscale=MAGNITUDE, showscale=False, hoverinfo="skip"
         )
     )
     figure.update_layout(title=title)
@@ -147,7 +154,7 @@ def feature_maps(activation_hwc: np.ndarray, title: str, max_channels: int = 64)
 def top_units(values: np.ndarray, title: str, k: int = 20) -> go.Figure:
     """The k most active units of a dense layer."""
     order = np.argsort(values)[::-1][:k]
-    figure = go.Figure(go.Bar(x=[f"#{i}" for i in order], y=values[order], marker_color="#4f46e5"))
+    figure = go.Figure(go.Bar(x=[f"#{i}" for i in order], y=values[order], marker_color=ACCENT))
     figure.update_layout(
         title=title,
         height=260,
@@ -186,20 +193,6 @@ def saliency_overlay(image28: np.ndarray, attribution: np.ndarray) -> go.Figure:
     return _square(figure, 340)
 
 
-DIGIT_COLOURS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
-
-
 def embedding_map(
     embedding: Embedding, drawing_xy: np.ndarray | None, neighbours: np.ndarray | None = None
 ) -> go.Figure:
@@ -227,8 +220,8 @@ def embedding_map(
                 name="nearest",
                 marker={
                     "size": 12,
-                    "color": "rgba(0,0,0,0)",
-                    "line": {"width": 2, "color": "black"},
+                    "color": TRANSPARENT,
+                    "line": {"width": 2, "color": INK},
                 },
             )
         )
@@ -239,7 +232,7 @@ def embedding_map(
                 y=[drawing_xy[1]],
                 mode="markers",
                 name="your drawing",
-                marker={"symbol": "star", "size": 22, "color": "black"},
+                marker={"symbol": "star", "size": 22, "color": INK},
             )
         )
     figure.update_layout(
@@ -261,7 +254,7 @@ def probe_heatmap(grid: ProbeGrid, title: str, x_title: str, y_title: str) -> go
             y=grid.rows,
             zmin=0,
             zmax=1,
-            colorscale="Blues",
+            colorscale=SEQUENTIAL,
             text=grid.predicted,
             texttemplate="%{text}",
             colorbar={"title": "P(answer)"},

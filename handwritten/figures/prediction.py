@@ -8,9 +8,7 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from handwritten.data.preprocess import PreprocessResult
-
-ACCENT = "#4f46e5"
-MUTED = "#c7d2fe"
+from handwritten.figures.colours import ACCENT, MUTED, RUN_PALETTE, TRANSPARENT
 
 
 def probability_bars(probabilities: list[float] | np.ndarray, title: str = "") -> go.Figure:
@@ -36,7 +34,7 @@ def probability_bars(probabilities: list[float] | np.ndarray, title: str = "") -
         yaxis={"range": [0, 1.15], "tickformat": ".0%", "showgrid": False},
         xaxis={"type": "category", "title": None},
         showlegend=False,
-        plot_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor=TRANSPARENT,
     )
     return figure
 
@@ -78,9 +76,6 @@ def pipeline_steps(result: PreprocessResult) -> list[tuple[str, np.ndarray]]:
     return [(caption, to_display(image)) for caption, image in steps]
 
 
-PALETTE = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777"]
-
-
 def training_curves(runs: dict[str, list[dict]]) -> go.Figure:
     """Loss (left) and accuracy (right) against epochs for one or several runs.
 
@@ -91,7 +86,7 @@ def training_curves(runs: dict[str, list[dict]]) -> go.Figure:
         rows=1, cols=2, subplot_titles=("training loss", "accuracy"), horizontal_spacing=0.1
     )
     for index, (label, records) in enumerate(runs.items()):
-        colour = PALETTE[index % len(PALETTE)]
+        colour = RUN_PALETTE[index % len(RUN_PALETTE)]
         train = [r for r in records if r.get("kind") == "train" and r.get("loss") is not None]
         tests = [r for r in records if r.get("kind") == "epoch"]
         x = [r["epoch"] for r in train]
@@ -116,7 +111,7 @@ def training_curves(runs: dict[str, list[dict]]) -> go.Figure:
     figure.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     figure.update_layout(
         height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.25}, plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "y": -0.25}, plot_bgcolor=TRANSPARENT,
     )  # fmt: skip
     return figure
 

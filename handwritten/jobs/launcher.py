@@ -21,12 +21,15 @@ from pathlib import Path
 
 from handwritten.jobs.lock import JobRunningError, TrainingLock, current_job
 from handwritten.storage.runs import RunDir, RunError
-from handwritten.training.config import TrainConfig
+from handwritten.training.config import FinetuneConfig, TrainConfig
 
 __all__ = [  # JobRunningError: what `launch` raises, so its callers catch it from here
-    "JobRunningError", "launch", "launch_finetune", "open_for_resume", "resume", "run_state",
-    "stop",
+    "RESUMABLE_STATES", "JobRunningError", "launch", "launch_finetune", "open_for_resume",
+    "resume", "run_state", "stop",
 ]  # fmt: skip
+
+
+RESUMABLE_STATES = ("stopped", "interrupted")  # what `resume` continues (and the UI offers)
 
 
 def run_state(run: RunDir) -> str:
@@ -78,12 +81,13 @@ def launch(
 
 
 def launch_finetune(
-    base: str = "default", epochs: int = 3, run_dir: Path | None = None
+    base: str = "default", epochs: int | None = None, run_dir: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], RunDir]:
     """Start fine-tuning on the personal samples as a job (see `handwritten.training.finetune`)."""
     lock = TrainingLock.acquire()
     try:
         run = RunDir.create("finetune", path=run_dir)
+        epochs = FinetuneConfig().epochs if epochs is None else epochs
         process = _start(["finetune", "--base", base, "--epochs", str(epochs)], run, lock)
     finally:
         lock.release()
@@ -96,7 +100,7 @@ def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
     if "finetune" in run.facts():
         raise RunError(f"{run.id} is a fine-tuning run; start a new one instead of resuming")
     state = run_state(run)
-    if state in ("running", "finished"):
+    if state not in RESUMABLE_STATES:
         raise RunError(f"{run.path}: is {state}; only stopped or interrupted runs resume")
     if not run.checkpoint_path.is_file():
         raise RunError(f"{run.path}: no checkpoint to resume from")

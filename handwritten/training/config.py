@@ -165,7 +165,14 @@ PRESETS: dict[str, TrainConfig] = {
     ),
     "cnn": TrainConfig(),
     "default": TrainConfig(epochs=8),
+    # A quick demo run for people who want to see training happen: the seed LeNet with Adam on
+    # a fifth of MNIST, a metric line every 5 steps, about 20 s on a 2-core CPU.
+    "demo": TrainConfig(
+        arch="lenet", epochs=2, batch_size=64, optimizer="adam", lr=1e-3, schedule="constant",
+        label_smoothing=0.0, augment=False, train_subset=12_000, test_subset=2_000, log_every=5,
+    ),
 }  # fmt: skip
+DEMO_PRESET = "demo"  # what "Quick demo run" and the Tour's live chapter train
 
 
 @dataclass(frozen=True)

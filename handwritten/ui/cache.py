@@ -1,5 +1,10 @@
-"""Read-only resources shared by every session (`st.cache_resource`): the active predictor
-and the MNIST splits."""
+"""Read-only resources shared by every session (`st.cache_resource`): predictors and the MNIST
+splits.
+
+A model's entries are keyed by its `FileVersion` (resolved path, mtime in ns, size), the key every
+cache of the dashboard uses: a loader is handed a version and loads exactly that checkpoint, so a
+promotion or a retrained checkpoint gets a new entry at once and never one filed under the old key.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +13,24 @@ from pathlib import Path
 import streamlit as st
 
 from handwritten.data.mnist import Split, load_split
-from handwritten.models.store import checkpoint_for
+from handwritten.models.store import active_version
 from handwritten.recognition.predictor import Predictor
-from handwritten.runtime.device import describe_device
+from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _predictor(checkpoint: str, modified: float) -> Predictor:
+def predictor(version: FileVersion) -> Predictor:
     """One warmed-up predictor per checkpoint version; never mutated after creation."""
-    predictor = Predictor.load(checkpoint)
-    predictor.warm_up()
-    return predictor
+    loaded = Predictor.load(Path(version.path))
+    loaded.warm_up()
+    return loaded
 
 
 def active_predictor() -> Predictor:
-    """The active model; keyed by path and mtime so a promotion takes effect at once."""
-    path = checkpoint_for("default")
-    return _predictor(str(path), path.stat().st_mtime)
-
-
-@st.cache_resource
-def device_label() -> str:
-    return describe_device()
-
-
-def sidebar_model_info() -> None:
-    predictor = active_predictor()
-    info = predictor.info
-    with st.sidebar:
-        st.caption("Active model")
-        if info is not None:
-            st.markdown(f"**{info.name}**  \n`{info.arch}`")
-            if info.test_accuracy is not None:
-                st.metric("MNIST test accuracy", f"{info.test_accuracy:.2%}")
-        st.caption(f"Device: {device_label()}")
+    """The active model's predictor (read its version once per rerun and pass it on when several
+    things on a page must describe the same model)."""
+    return predictor(active_version())
 
 
 @st.cache_resource(show_spinner="Reading MNIST…", max_entries=4)

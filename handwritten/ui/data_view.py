@@ -1,22 +1,23 @@
 """Data page panels: the MNIST explorer and the active model's mistakes on the test set.
 
 Everything heavy is cached per process: MNIST and its statistics per data folder, the test-set
-scores per checkpoint version (path, mtime, size), so promoting a model takes effect on the next
-rerun. The scores are also cached on disk by `handwritten.analysis`, so a restart reads them back.
+scores per checkpoint version (`FileVersion`, the dashboard's one model key), so promoting a model
+takes effect on the next rerun. The scores are also cached on disk by `handwritten.analysis`, so
+a restart reads them back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from handwritten.analysis import dataset as insights
+from handwritten.analysis import dataset, scores
 from handwritten.data.mnist import DataError, Split
 from handwritten.figures import dataset as plots
-from handwritten.models.store import checkpoint_for
+from handwritten.models.store import active_version
+from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
 from handwritten.ui.cache import mnist_split
 
@@ -51,9 +52,9 @@ def _mnist(directory: str) -> Mnist:
     return Mnist(
         train,
         test,
-        insights.class_counts(train.labels_n),
-        insights.class_counts(test.labels_n),
-        insights.mean_images(train.images_nhw, train.labels_n),
+        dataset.class_counts(train.labels_n),
+        dataset.class_counts(test.labels_n),
+        dataset.mean_images(train.images_nhw, train.labels_n),
     )
 
 
@@ -75,15 +76,14 @@ def mnist() -> Mnist | None:
     show_spinner="Scoring the MNIST test set with the active model (once per model)…",
     max_entries=4,
 )
-def _scores(checkpoint: str, modified_ns: int, size: int, directory: str) -> insights.ModelScores:
-    return insights.score(Path(checkpoint), _mnist(directory).test)
+def _scores(version: FileVersion, directory: str) -> scores.ModelScores:
+    """The test-set scores of exactly the checkpoint `version` names."""
+    return scores.score(version, _mnist(directory).test)
 
 
-def active_scores() -> insights.ModelScores:
+def active_scores() -> scores.ModelScores:
     """The active model's test-set scores; a new checkpoint version gets a new cache entry."""
-    path = checkpoint_for("default")
-    stat = path.stat()
-    return _scores(str(path), stat.st_mtime_ns, stat.st_size, str(data_dir()))
+    return _scores(active_version(), str(data_dir()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,9 +136,9 @@ def browse_panel(data: Mnist) -> None:
         "Digit", DIGITS, default=0, required=True, key=BROWSE_DIGIT, on_change=_first_page
     )
     split = data.train if name == "train" else data.test
-    pages = insights.page_count(split.labels_n, digit)
+    pages = dataset.page_count(split.labels_n, digit)
     page = min(st.session_state[BROWSE_PAGE], pages - 1)
-    indices = insights.class_page(split.labels_n, digit, page)
+    indices = dataset.class_page(split.labels_n, digit, page)
     st.plotly_chart(
         plots.example_grid(split.images_nhw[indices], indices), key="data_examples", config=STILL
     )
@@ -173,9 +173,9 @@ def errors_panel(data: Mnist) -> None:
         f"The active model on the {len(data.test):,} MNIST test images, scored once per model. "
         "A model promoted on the Train page shows here at once."
     )
-    scores = active_scores()
-    evaluation = scores.evaluation
-    worst = insights.worst_confusion(evaluation.confusion)
+    model_scores = active_scores()
+    evaluation = model_scores.evaluation
+    worst = scores.worst_confusion(evaluation.confusion)
     accuracy, wrong, common = st.columns(3)
     accuracy.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
     wrong.metric("Misclassified", f"{len(evaluation.misclassified):,} of {evaluation.n:,}")
@@ -188,13 +188,13 @@ def errors_panel(data: Mnist) -> None:
     )
     st.session_state.setdefault(CELL_TRUE, worst[0])
     st.session_state.setdefault(CELL_PREDICTED, worst[1])
-    cell_panel(data.test, scores)
+    cell_panel(data.test, model_scores)
 
 
 @st.fragment
-def cell_panel(test: Split, scores: insights.ModelScores) -> None:
+def cell_panel(test: Split, model_scores: scores.ModelScores) -> None:
     """The confusion matrix, per-class accuracy and the images of the chosen cell."""
-    evaluation = scores.evaluation
+    evaluation = model_scores.evaluation
     true, predicted = st.session_state[CELL_TRUE], st.session_state[CELL_PREDICTED]
     matrix, per_class = st.columns([3, 2], gap="large")
     with matrix:
@@ -205,7 +205,7 @@ def cell_panel(test: Split, scores: insights.ModelScores) -> None:
         )  # fmt: skip
     with per_class:
         st.markdown("**Accuracy per digit** (share of each digit read correctly)")
-        support = insights.class_counts(test.labels_n)
+        support = dataset.class_counts(test.labels_n)
         st.plotly_chart(
             plots.per_class_accuracy_bars(evaluation.per_class_accuracy, support),
             key="data_per_class",
@@ -215,8 +215,8 @@ def cell_panel(test: Split, scores: insights.ModelScores) -> None:
         pick_true.selectbox("True digit", DIGITS, key=CELL_TRUE)
         pick_predicted.selectbox("Read as", DIGITS, key=CELL_PREDICTED)
     total = int(evaluation.confusion[true, predicted])
-    examples = insights.cell_examples(
-        test.labels_n, scores.probabilities_nk, true, predicted, limit=CELL_LIMIT
+    examples = scores.cell_examples(
+        test.labels_n, model_scores.probabilities_nk, true, predicted, limit=CELL_LIMIT
     )
     if not examples:
         st.info(f"No test image of a {true} was read as {predicted}.")

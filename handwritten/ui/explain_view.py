@@ -1,7 +1,13 @@
 """Explain page panels: the input as numbers, convolution by hand, filters, feature maps,
-saliency, the embedding map and the robustness probe, all for the active model."""
+saliency, the embedding map and the robustness probe, all for the active model.
+
+The page reads the active model's `FileVersion` once per rerun (`model_view`) and every panel
+uses that version, so a promotion mid-rerun cannot mix two models on one page.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -10,46 +16,56 @@ from handwritten.analysis import network as explain
 from handwritten.data.mnist import DataError, Split
 from handwritten.data.preprocess import luminance
 from handwritten.figures import network as plots
+from handwritten.figures.colours import DIVERGING, MAGNITUDE
 from handwritten.figures.prediction import probability_bars
 from handwritten.models.architectures import DigitModel
-from handwritten.models.store import checkpoint_for
+from handwritten.models.store import active_version
 from handwritten.recognition.predictor import Prediction, Predictor
-from handwritten.ui import state
-from handwritten.ui.cache import active_predictor, mnist_split
+from handwritten.storage.files import FileVersion
+from handwritten.storage.paths import data_dir
+from handwritten.ui import cache, state
 
 EMBEDDING_DIGITS = 2000
 
 
+class ModelView(NamedTuple):
+    """One model version as the page uses it: the predictor, a read-only module view of its
+    weights, and its layer description."""
+
+    version: FileVersion
+    predictor: Predictor
+    model: DigitModel
+    layers: list[explain.LayerInfo]
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _model_view(checkpoint: str, modified: float) -> tuple[DigitModel, list[explain.LayerInfo]]:
-    model = active_predictor().model
+def _model_view(version: FileVersion) -> tuple[DigitModel, list[explain.LayerInfo]]:
+    """The module view and layers of exactly the checkpoint `version` names."""
+    model = cache.predictor(version).model
     return model, explain.describe_layers(model)
 
 
-def model_view() -> tuple[Predictor, DigitModel, list[explain.LayerInfo]]:
-    """The active predictor, a read-only module view of it, and its layer description."""
-    path = checkpoint_for("default")
-    model, layers = _model_view(str(path), path.stat().st_mtime)
-    return active_predictor(), model, layers
+def model_view() -> ModelView:
+    """The active model, every part of it from the same checkpoint version."""
+    version = active_version()
+    model, layers = _model_view(version)
+    return ModelView(version, cache.predictor(version), model, layers)
 
 
 def mnist_test() -> Split | None:
     """The MNIST test set, or None until `handwritten data fetch` has run (checked each time)."""
     try:
-        return mnist_split("test")
+        return cache.mnist_split("test")
     except DataError:
         return None
 
 
 @st.cache_resource(show_spinner="Mapping 2,000 test digits (once per model)…", max_entries=4)
-def _embedding(checkpoint: str, modified: float) -> explain.Embedding:
-    test = mnist_test()
-    assert test is not None, "callers check that MNIST is there"
-    _, model, _ = model_view()
-    subset = test.subset(EMBEDDING_DIGITS)
-    return explain.cached_embedding(
-        model, checkpoint_for("default"), subset.images_nhw, subset.labels_n
-    )
+def _embedding(version: FileVersion, directory: str) -> explain.Embedding:
+    """The embedding of the MNIST test digits in `directory` by the model `version` names."""
+    model, _ = _model_view(version)
+    subset = cache.mnist_split("test", directory).subset(EMBEDDING_DIGITS)
+    return explain.cached_embedding(model, version, subset.images_nhw, subset.labels_n)
 
 
 def input_panel(prediction: Prediction) -> None:
@@ -83,7 +99,7 @@ def convolution_panel(image: np.ndarray) -> None:
         plots.heatmap_row(
             [image, gx, gy, magnitude],
             ["input", "horizontal change (Sobel x)", "vertical change (Sobel y)", "edge strength"],
-            colorscale="RdBu_r",
+            colorscale=DIVERGING,
             symmetric=True,
         ),
         key="conv_sobel",
@@ -126,7 +142,7 @@ def filters_panel(model: DigitModel, layers: list[explain.LayerInfo]) -> None:
             plots.matrix_heatmap(
                 explain.kernel_norms(model, layer),
                 f"{layer.name}: kernel strength, output × input channel",
-                colorscale="Viridis",
+                colorscale=MAGNITUDE,
             ),
             key="filters_norms",
         )
@@ -169,14 +185,13 @@ def saliency_panel(model: DigitModel, image: np.ndarray, label: int) -> None:
     st.plotly_chart(plots.saliency_overlay(image, attribution), key="saliency")
 
 
-def embedding_panel(model: DigitModel, image: np.ndarray) -> None:
+def embedding_panel(active: ModelView, image: np.ndarray) -> None:
     test = mnist_test()
     if test is None:
         st.warning("The embedding map needs MNIST: run `handwritten data fetch`.")
         return
-    path = checkpoint_for("default")
-    embedding = _embedding(str(path), path.stat().st_mtime)
-    features = explain.penultimate_features(model, image[None])
+    embedding = _embedding(active.version, str(data_dir()))
+    features = explain.penultimate_features(active.model, image[None])
     neighbours = embedding.neighbours(features)
     st.markdown(
         f"The layer before the answer, for {len(embedding.labels):,} MNIST test digits, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from handwritten.ui.cache import sidebar_model_info
+from handwritten.ui.sidebar import sidebar_model_info
 from handwritten.ui.state import init_state
 
 # (script, title, icon); the first is the default page, served at "/".

@@ -16,6 +16,7 @@ SHOW_PIPELINE = "draw_show_pipeline"
 LAST_RUN = "train_last_run"  # the run this session started last (shown after it ends)
 HISTORY = "train_history"  # the history table's selection
 HISTORY_ERROR = "train_history_error"  # a message from a history action, shown once
+METRIC_TAILS = "train_metric_tails"  # {run path: MetricsTail} of the run the live panel watches
 
 DEFAULTS: dict[str, Any] = {
     CANVAS_INITIAL: None,

@@ -2,6 +2,8 @@
 
 Training never runs here: the form starts a job process through `handwritten.jobs.launcher`, and the
 panels only read run directories, so closing the tab or restarting the server loses nothing.
+Limits and defaults come from the training configuration (`LIMITS`, `PRESETS`, `FinetuneConfig`),
+so the form offers exactly what validation and the CLI accept.
 """
 
 from __future__ import annotations
@@ -12,19 +14,35 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from handwritten.data.mnist import TRAIN_SIZE
 from handwritten.data.samples import SampleStore
 from handwritten.figures.prediction import training_curves
 from handwritten.jobs import launcher as jobs
-from handwritten.jobs import monitor
+from handwritten.jobs.history import RunRow, delete_run, history
+from handwritten.jobs.lock import current_job
+from handwritten.jobs.progress import Progress, live_run, progress
 from handwritten.models.architectures import REGISTRY
 from handwritten.models.store import ModelNotFoundError, promote
-from handwritten.storage.runs import RunDir, RunError
-from handwritten.training.config import OPTIMIZERS, PRESETS, TrainConfig
-from handwritten.training.finetune import MIN_SAMPLES
+from handwritten.storage.runs import PROMOTABLE_STATES, MetricsTail, RunDir, RunError
+from handwritten.training.config import LIMITS, OPTIMIZERS, PRESETS, TrainConfig
+from handwritten.training.finetune import MIN_SAMPLES, FinetuneConfig
 from handwritten.ui import state
 
-FULL_TRAIN = 60_000
-FINAL = ("finished", "stopped", "diverged", "failed")
+POLL_TRAINING_S = 1.0  # the live panel while a job trains: the curve grows every second
+POLL_IDLE_S = 5.0  # otherwise: only to notice a job started elsewhere (another tab, the CLI)
+# RunRow field -> the history table's column label, in display order.
+COLUMNS = {
+    "run_id": "run", "arch": "arch", "epochs": "epochs", "batch_size": "batch", "lr": "lr",
+    "optimizer": "optimizer", "augment": "augment", "n_train": "train images",
+    "state": "status", "test_accuracy": "test accuracy", "duration_seconds": "duration (s)",
+    "images_per_second": "images/s", "active": "active",
+}  # fmt: skip
+
+
+def _bounds(setting: str) -> tuple[int, int]:
+    """An integer setting's allowed range, from the one source of limits."""
+    bounds = LIMITS[setting]
+    return int(bounds.low), int(bounds.high)
 
 
 def _form_config(arch: str) -> TrainConfig | None:
@@ -32,15 +50,15 @@ def _form_config(arch: str) -> TrainConfig | None:
     preset = PRESETS[arch]
     with st.form(f"new_run_{arch}"):
         left, middle, right = st.columns(3)
-        epochs = left.number_input("Epochs", 1, 100, 1)
-        batch = left.number_input("Batch size", 1, 4096, preset.batch_size)
+        epochs = left.number_input("Epochs", *_bounds("epochs"), 1)
+        batch = left.number_input("Batch size", *_bounds("batch_size"), preset.batch_size)
         lr = middle.number_input("Learning rate", 0.0, 10.0, preset.lr, format="%.4g")
         optimizer = middle.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(preset.optimizer))
         subset = right.number_input(
-            "Training images (0 = all 60,000)", 0, FULL_TRAIN, 10_000, step=1_000,
-            help="A subset makes a demo run finish in seconds.",
+            f"Training images (0 = all {TRAIN_SIZE:,})", 0, _bounds("train_subset")[1], 10_000,
+            step=1_000, help="A subset makes a demo run finish in seconds.",
         )  # fmt: skip
-        seed = right.number_input("Seed", 0, 2**31 - 1, 0)
+        seed = right.number_input("Seed", *_bounds("seed"), preset.seed)
         augment = st.checkbox("Data augmentation (rotate, shear, scale, stroke width)",
                               preset.augment)  # fmt: skip
         if not st.form_submit_button("Start training", type="primary"):
@@ -77,7 +95,10 @@ def finetune_form() -> None:
     """Start fine-tuning the active model on the personal samples (a normal run)."""
     counts = SampleStore().counts()
     left, right = st.columns([1, 2], vertical_alignment="bottom")
-    epochs = left.number_input("Fine-tune epochs", 1, 20, 3, key="finetune_epochs")
+    epochs = left.number_input(
+        "Fine-tune epochs", *_bounds("finetune_epochs"), FinetuneConfig().epochs,
+        key="finetune_epochs",
+    )  # fmt: skip
     right.caption(
         f"{sum(counts)} personal samples ({', '.join(f'{d}: {c}' for d, c in enumerate(counts))}"
         "). A quarter is held out to measure the gain; MNIST replay keeps what the model knows."
@@ -113,7 +134,7 @@ def _finetune_figures(run: RunDir) -> None:
 
 
 def _watched_run() -> RunDir | None:
-    run = monitor.live_run()
+    run = live_run()
     if run is not None:
         return run
     last = st.session_state.get(state.LAST_RUN)
@@ -132,14 +153,50 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-@st.fragment(run_every=1.0)
+def _job_running() -> bool:
+    """Whether a job holds this machine's training slot (the live panel's cadence)."""
+    return current_job() is not None
+
+
+def _metrics_tail(run: RunDir) -> MetricsTail:
+    """This session's tail of `run`'s metrics log, kept across reruns so a poll parses only the
+    lines added since the last one. One run is watched at a time; earlier tails are dropped."""
+    tails: dict[str, MetricsTail] = st.session_state.setdefault(state.METRIC_TAILS, {})
+    key = str(run.path)
+    if key not in tails:
+        tails.clear()
+        tails[key] = MetricsTail(run)
+    return tails[key]
+
+
 def live_panel() -> None:
-    """Polls the live run's files once a second; never blocks the script."""
+    """The watched run: polled every second while a job trains, every few seconds otherwise."""
+    if _job_running():
+        _live_while_training()
+    else:
+        _live_while_idle()
+
+
+@st.fragment(run_every=POLL_TRAINING_S)
+def _live_while_training() -> None:
+    _live_run_panel(training=True)
+
+
+@st.fragment(run_every=POLL_IDLE_S)
+def _live_while_idle() -> None:
+    _live_run_panel(training=False)
+
+
+def _live_run_panel(training: bool) -> None:
+    """One poll of the watched run's files; never blocks the script."""
+    if _job_running() != training:
+        st.rerun()  # a job started or ended: the whole page reruns and picks the other cadence
     run = _watched_run()
     if run is None:
         st.caption("No training is running. Start one above, or from the CLI.")
         return
-    info = monitor.progress(run)
+    records = _metrics_tail(run).read()
+    info = progress(run, records)
     st.markdown(f"**{run.id}** — status: {info.state}")
     if info.compiling:
         st.info("Starting: loading data and compiling the training step…")
@@ -151,9 +208,13 @@ def live_panel() -> None:
             f"{info.images_per_second:,.0f} images/s · {info.device or 'device: starting'}"
         ),
     )
-    records = run.read_metrics()
     if records:
         st.plotly_chart(training_curves({run.id: records}), key="live_curves")
+    _run_outcome(run, info)
+
+
+def _run_outcome(run: RunDir, info: Progress) -> None:
+    """Stop button while it trains; how it ended once it has."""
     if info.state == "running":
         st.button("Stop training", on_click=jobs.stop, args=(run,), type="secondary")
     elif info.state == "diverged":
@@ -185,20 +246,28 @@ def _resume(path: str) -> None:
 def _delete(paths: list[str]) -> None:
     for path in paths:
         try:
-            monitor.delete_run(RunDir(Path(path)))
+            delete_run(RunDir(Path(path)))
         except RunError as error:
             st.session_state[state.HISTORY_ERROR] = str(error)
 
 
+def history_table(rows: list[RunRow]) -> pd.DataFrame:
+    """The history rows as the table shows them: labelled columns, without the paths."""
+    return pd.DataFrame(
+        [{label: getattr(row, field) for field, label in COLUMNS.items()} for row in rows],
+        columns=list(COLUMNS.values()),
+    )
+
+
 @st.fragment(run_every=3.0)
 def history_panel() -> None:
-    rows = monitor.history()
+    rows = history()
     if not rows:
         st.caption("No runs yet.")
         return
-    table = pd.DataFrame(rows).drop(columns=["path"])
     event = st.dataframe(
-        table, hide_index=True, on_select="rerun", selection_mode="multi-row", key=state.HISTORY,
+        history_table(rows), hide_index=True, on_select="rerun", selection_mode="multi-row",
+        key=state.HISTORY,
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "duration (s)": st.column_config.NumberColumn(format="%.0f"),
@@ -212,16 +281,22 @@ def history_panel() -> None:
         st.caption("Select runs to compare their curves, use one as the model, or delete them.")
         return
     st.plotly_chart(
-        training_curves({r["run"]: RunDir(Path(r["path"])).read_metrics() for r in chosen}),
+        training_curves({r.run_id: RunDir(r.path).read_metrics() for r in chosen}),
         key="history_curves",
     )
+    _history_actions(chosen)
+
+
+def _history_actions(chosen: list[RunRow]) -> None:
+    """Use one run's model, resume it, or delete the chosen runs."""
     one = chosen[0] if len(chosen) == 1 else None
+    path = str(one.path) if one else ""
     use, again, delete = st.columns(3)
-    use.button("Use this model", disabled=one is None or one["status"] not in FINAL[:2],
-               on_click=_promote, args=(one["path"] if one else "",))  # fmt: skip
-    again.button("Resume", disabled=one is None or one["status"] not in ("stopped", "interrupted"),
-                 on_click=_resume, args=(one["path"] if one else "",))  # fmt: skip
+    use.button("Use this model", disabled=one is None or one.state not in PROMOTABLE_STATES,
+               on_click=_promote, args=(path,))  # fmt: skip
+    again.button("Resume", disabled=one is None or one.state not in jobs.RESUMABLE_STATES,
+                 on_click=_resume, args=(path,))  # fmt: skip
     with delete.popover(f"Delete {len(chosen)} run(s)…"):
         st.write("This deletes the run folders and their checkpoints. It cannot be undone.")
         st.button("Yes, delete", type="primary", on_click=_delete,
-                  args=([r["path"] for r in chosen],))  # fmt: skip
+                  args=([str(r.path) for r in chosen],))  # fmt: skip

@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from handwritten.analysis.dataset import CellExample
+from handwritten.analysis.scores import CellExample
+from handwritten.figures import colours
 from handwritten.figures import dataset as plots
 
 
@@ -119,8 +120,8 @@ def test_per_class_accuracy_marks_the_weakest_digit() -> None:
     accuracy[6], accuracy[9] = 0.97, float("nan")
     figure = plots.per_class_accuracy_bars(accuracy, support=np.full(10, 100))
     bar = figure.data[0]
-    assert bar.marker.color[6] == plots.WARN
-    assert [c for c in bar.marker.color if c == plots.WARN] == [plots.WARN]
+    assert bar.marker.color[6] == colours.WARN
+    assert [c for c in bar.marker.color if c == colours.WARN] == [colours.WARN]
     assert bar.text[6] == "97.0%" and bar.text[9] == "–" and bar.y[9] == 0.0
     low, high = figure.layout.yaxis.range
     assert 0.9 <= low <= 0.96 and high > 1.0

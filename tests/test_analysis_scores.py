@@ -1,5 +1,5 @@
-"""Data-page computations: statistics against plain numpy, cells against hand-built cases, and the
-disk cache of a model's test-set probabilities."""
+"""A model's test-set scores for the Data page: cells against hand-built cases, and the disk cache
+of its probabilities."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from flax import nnx
 from scipy.special import softmax
 
-from handwritten.analysis import dataset as insights
+from handwritten.analysis import scores as scoring
 from handwritten.data.mnist import Split
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.checkpoint import save_checkpoint
@@ -23,39 +23,9 @@ from handwritten.storage.paths import home_dir
 from .conftest import synthetic_digits
 
 
-def test_class_counts_include_absent_digits() -> None:
-    counts = insights.class_counts(np.array([3, 3, 0, 9], np.uint8))
-    assert counts.tolist() == [1, 0, 0, 2, 0, 0, 0, 0, 0, 1]
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
-def test_mean_images_match_a_per_class_numpy_mean(dtype: type) -> None:
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 9, 200).astype(np.uint8)  # no 9s
-    images = rng.integers(0, 256, (200, 5, 4)).astype(np.uint8)
-    given = images if dtype == np.uint8 else (images / 255.0).astype(dtype)
-    means = insights.mean_images(given, labels)
-    assert means.shape == (10, 5, 4) and means.dtype == np.float32
-    for digit in range(9):
-        expected = images[labels == digit].astype(np.float64).mean(axis=0) / 255.0
-        np.testing.assert_allclose(means[digit], expected, rtol=1e-5, atol=1e-6)
-    assert not means[9].any()  # an absent digit is black, not NaN
-
-
-def test_class_pages_cover_every_image_once_and_clamp() -> None:
-    labels = np.array([3, 1, 3, 3, 0, 3, 3], np.uint8)
-    assert insights.page_count(labels, 3, per_page=2) == 3
-    pages = [insights.class_page(labels, 3, page, per_page=2) for page in range(3)]
-    assert [p.tolist() for p in pages] == [[0, 2], [3, 5], [6]]
-    assert insights.class_page(labels, 3, 99, per_page=2).tolist() == [6]
-    assert insights.class_page(labels, 3, -1, per_page=2).tolist() == [0, 2]
-    assert insights.page_count(labels, 7) == 1
-    assert insights.class_page(labels, 7, 0).tolist() == []
-
-
 def test_top_k_orders_digits_by_probability() -> None:
     probabilities = np.array([[0.1, 0.6, 0.3] + [0.0] * 7, [0.0] * 9 + [1.0]])
-    digits, values = insights.top_k(probabilities, 3)
+    digits, values = scoring.top_k(probabilities, 3)
     assert digits.tolist() == [[1, 2, 0], [9, 0, 1]]
     np.testing.assert_allclose(values, [[0.6, 0.3, 0.1], [1.0, 0.0, 0.0]])
 
@@ -72,10 +42,10 @@ def _probabilities(rows: list[tuple[int, float]]) -> np.ndarray:
 def test_cell_examples_put_confident_mistakes_and_unsure_hits_first() -> None:
     labels = np.array([7, 7, 7, 7, 7, 2])
     probabilities = _probabilities([(2, 0.5), (7, 0.9), (2, 0.95), (7, 0.4), (2, 0.7), (2, 0.99)])
-    assert insights.cell_indices(labels, probabilities, 7, 2).tolist() == [2, 4, 0]
-    assert insights.cell_indices(labels, probabilities, 7, 7).tolist() == [3, 1]
-    assert insights.cell_indices(labels, probabilities, 2, 7).tolist() == []
-    examples = insights.cell_examples(labels, probabilities, 7, 2, limit=2)
+    assert scoring.cell_indices(labels, probabilities, 7, 2).tolist() == [2, 4, 0]
+    assert scoring.cell_indices(labels, probabilities, 7, 7).tolist() == [3, 1]
+    assert scoring.cell_indices(labels, probabilities, 2, 7).tolist() == []
+    examples = scoring.cell_examples(labels, probabilities, 7, 2, limit=2)
     assert [(e.index, e.label) for e in examples] == [(2, 7), (4, 7)]
     assert examples[0].top[0] == (2, pytest.approx(0.95))
     assert len(examples[0].top) == 3 and examples[0].top[1][1] == pytest.approx(0.05 / 9)
@@ -83,17 +53,17 @@ def test_cell_examples_put_confident_mistakes_and_unsure_hits_first() -> None:
 
 def test_worst_confusion_ignores_the_diagonal() -> None:
     confusion = np.diag(np.full(10, 100))
-    assert insights.worst_confusion(confusion) == (0, 0)
+    assert scoring.worst_confusion(confusion) == (0, 0)
     confusion[4, 9], confusion[7, 1] = 6, 3
-    assert insights.worst_confusion(confusion) == (4, 9)
+    assert scoring.worst_confusion(confusion) == (4, 9)
 
 
 def test_score_builds_the_confusion_matrix_of_the_argmax(monkeypatch: pytest.MonkeyPatch) -> None:
     labels = np.array([0, 0, 1, 2, 2], np.uint8)
     probabilities = _probabilities([(0, 0.9), (1, 0.8), (1, 0.7), (0, 0.6), (2, 0.9)])
     split = Split(np.zeros((5, 28, 28), np.uint8), labels)
-    monkeypatch.setattr(insights, "cached_probabilities", lambda checkpoint, split: probabilities)
-    scores = insights.score(Path("unused"), split)
+    monkeypatch.setattr(scoring, "cached_probabilities", lambda checkpoint, split: probabilities)
+    scores = scoring.score(Path("unused"), split)
     expected = np.zeros((10, 10), int)
     expected[0, 0] = expected[0, 1] = expected[1, 1] = expected[2, 0] = expected[2, 2] = 1
     np.testing.assert_array_equal(scores.evaluation.confusion, expected)
@@ -115,7 +85,7 @@ def test_probabilities_are_the_models_softmax_and_cached_per_checkpoint_version(
 ) -> None:
     checkpoint, model = mlp_checkpoint
     split = Split(*synthetic_digits(24, seed=3))
-    probabilities = insights.cached_probabilities(checkpoint, split)
+    probabilities = scoring.cached_probabilities(checkpoint, split)
     graphdef, params, batch_stats = split_model(model)
     expected = softmax(infer(graphdef, params, batch_stats, split.images_nhw), axis=1)
     assert probabilities.shape == (24, 10) and probabilities.dtype == np.float32
@@ -127,31 +97,31 @@ def test_probabilities_are_the_models_softmax_and_cached_per_checkpoint_version(
         raise AssertionError("the cache should have answered")
 
     with monkeypatch.context() as patched:
-        patched.setattr(insights, "class_scores", no_model)
-        again = insights.cached_probabilities(checkpoint, split)
+        patched.setattr(scoring, "class_scores", no_model)
+        again = scoring.cached_probabilities(checkpoint, split)
     np.testing.assert_array_equal(again, probabilities)
 
     stat = checkpoint.stat()
     os.utime(checkpoint, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # re-saved
-    insights.cached_probabilities(checkpoint, split)
+    scoring.cached_probabilities(checkpoint, split)
     other_data = Split(*synthetic_digits(24, seed=4))
-    insights.cached_probabilities(checkpoint, other_data)
+    scoring.cached_probabilities(checkpoint, other_data)
     assert len(list((home_dir() / "cache").glob("test-probabilities-*.npy"))) == 3
 
 
 def test_a_damaged_cache_file_is_recomputed(mlp_checkpoint: tuple[Path, nnx.Module]) -> None:
     checkpoint, _ = mlp_checkpoint
     split = Split(*synthetic_digits(8, seed=5))
-    good = insights.cached_probabilities(checkpoint, split)
+    good = scoring.cached_probabilities(checkpoint, split)
     (path,) = (home_dir() / "cache").glob("test-probabilities-*.npy")
     path.write_bytes(b"\x93NUMPY garbage")
-    np.testing.assert_allclose(insights.cached_probabilities(checkpoint, split), good)
+    np.testing.assert_allclose(scoring.cached_probabilities(checkpoint, split), good)
     assert np.load(path).shape == (8, 10)
 
 
 def test_the_data_page_library_does_not_import_streamlit() -> None:
     code = (
-        "import sys, handwritten.analysis.dataset, handwritten.figures.dataset; "
+        "import sys, handwritten.analysis.scores, handwritten.figures.dataset; "
         "print('streamlit' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -170,4 +140,4 @@ def test_an_imported_active_model_scores_the_test_set(tmp_path: Path) -> None:
     path, _ = register_onnx(save(as_logits(exported(model)), tmp_path / "m.onnx"), "theirs")
     split = Split(*synthetic_digits(24, seed=3))
     expected = infer_model(model, split.images_nhw, output="probabilities")
-    np.testing.assert_allclose(insights.cached_probabilities(path, split), expected, atol=1e-5)
+    np.testing.assert_allclose(scoring.cached_probabilities(path, split), expected, atol=1e-5)

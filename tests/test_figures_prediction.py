@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from handwritten import figures
 from handwritten.data.preprocess import preprocess
-from handwritten.figures.prediction import ACCENT, pipeline_steps, probability_bars, to_display
+from handwritten.figures.colours import ACCENT
+from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
 
 
 def test_probability_bars_highlight_the_winner() -> None:
@@ -58,3 +63,10 @@ def test_training_curves_overlay_runs() -> None:
                      "b test acc."]  # fmt: skip
     assert list(figure.data[0].y) == [1.0, 0.5]  # a NaN (None) loss is not drawn
     assert list(figure.data[2].y) == [0.85]
+
+
+def test_every_figure_takes_its_colours_from_the_one_palette() -> None:
+    folder = Path(figures.__file__).parent
+    for module in sorted(folder.glob("*.py")):
+        if module.name != "colours.py":
+            assert not re.search(r'"#[0-9a-fA-F]{6}"|rgba\(', module.read_text()), module.name
