@@ -8,6 +8,7 @@ Runs on synthetic device-resident data so it needs no dataset; compares nothing 
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 from flax import nnx
 
 from handwritten.models.architectures import create_model, split_model
-from handwritten.models.inference import BUCKETS, infer
+from handwritten.models.inference import BUCKETS, bucket_for, infer
 from handwritten.recognition.predictor import Predictor
 from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
@@ -125,12 +126,16 @@ class EpochEstimate:
 
 
 def estimate_epoch(
-    config: TrainConfig, n_train: int, n_test: int, *, steps: int = 3, blocks: int = 3
+    config: TrainConfig, n_train: int, n_test: int, *, blocks: int = 3, block_seconds: float = 0.5
 ) -> EpochEstimate:
-    """Time `blocks` blocks of `steps` real training steps of `config` (after one compiling
-    step) on synthetic data, and the test-set evaluation on one chunk, and scale them to an
-    epoch of `n_train` / `n_test` images. Measured, not guessed from the multiply-adds: on a
-    CPU, memory traffic, padding and micro-batching decide as much as arithmetic does."""
+    """Time real training steps of `config` on synthetic data and the test-set evaluation on
+    one chunk, and scale them to an epoch of `n_train` training and `n_test` test images.
+
+    After one compiling step and one warm step, each of `blocks` blocks runs enough steps to
+    last about `block_seconds` (3 to 50): a cheap step timed alone is dominated by dispatch,
+    which the training loop overlaps with computing. Measured, not guessed from multiply-adds:
+    on a CPU, memory traffic, padding and micro-batching decide as much as arithmetic does.
+    """
     enable_compile_cache()
     config = dataclasses.replace(config.validate(), seed=0)
     placement = Placement.create()
@@ -140,29 +145,37 @@ def estimate_epoch(
     graphdef, params, batch_stats = split_model(create_model(config.arch, 0, config.layers))
     spec, state = prepare_step(config, graphdef, params, batch_stats, placement, 1000)
     key = placement.replicate(jax.random.key_data(jax.random.key(0)))
-    state, metrics = train_step(spec, state, *data, np.int32(0), key, np.int32(0))
-    jax.block_until_ready(metrics)
-    first_step = time.perf_counter() - started
-    block_seconds = []
-    for _ in range(blocks):
+
+    def run(steps: int) -> float:
+        """Seconds a step over `steps` steps dispatched as the training loop does."""
+        nonlocal state
         begin = time.perf_counter()
         for step in range(steps):
             state, metrics = train_step(spec, state, *data, np.int32(step % 2), key, np.int32(step))
             if placement.one_step_in_flight:
                 jax.block_until_ready(metrics)
         jax.block_until_ready(state)
-        block_seconds.append((time.perf_counter() - begin) / steps)
+        return (time.perf_counter() - begin) / steps
+
+    run(1)
+    first_step = time.perf_counter() - started
+    steps = min(50, max(3, math.ceil(block_seconds / run(1))))
+    per_step = statistics.median(run(steps) for _ in range(blocks))
     return EpochEstimate(
-        first_step, statistics.median(block_seconds), n_train // config.batch_size,
+        first_step, per_step, n_train // config.batch_size,
         _evaluation_seconds(graphdef, state, placement, n_test), spec.micro_batches,
     )  # fmt: skip
 
 
 def _evaluation_seconds(graphdef: Any, state: Any, placement: Placement, n_test: int) -> float:
-    """One warm chunk of the largest inference bucket, scaled to `n_test` images."""
-    chunk = np.zeros((min(n_test, BUCKETS[-1]), 28, 28), np.uint8)
+    """One warm chunk of the largest inference bucket, scaled to the chunks `infer` runs for
+    `n_test` images (full ones, and the last padded to its bucket)."""
+    size = min(n_test, BUCKETS[-1])
+    chunk = np.zeros((size, 28, 28), np.uint8)
     args = (graphdef, state.params, state.batch_stats, chunk)
     infer(*args, put=placement.replicate)  # compiles this bucket
     begin = time.perf_counter()
     infer(*args, put=placement.replicate)
-    return (time.perf_counter() - begin) * n_test / len(chunk)
+    seconds = time.perf_counter() - begin
+    full, rest = divmod(n_test, size)
+    return seconds * (full + (bucket_for(rest) / size if rest else 0))

@@ -9,7 +9,9 @@ so the form offers exactly what validation and the CLI accept.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -21,19 +23,21 @@ from handwritten.jobs import launcher as jobs
 from handwritten.jobs.history import RunRow, delete_run, history
 from handwritten.jobs.lock import current_job
 from handwritten.jobs.progress import Progress, live_run, progress
-from handwritten.models.architectures import REGISTRY
-from handwritten.models.store import ModelNotFoundError, promote
+from handwritten.models.architectures import CUSTOM, REGISTRY
+from handwritten.models.onnx_export import onnx_bytes
+from handwritten.models.store import ModelNotFoundError, load_model, promote
 from handwritten.storage.runs import PROMOTABLE_STATES, MetricsTail, RunDir, RunError
-from handwritten.training.config import LIMITS, OPTIMIZERS, PRESETS, TrainConfig
+from handwritten.training.config import LIMITS, OPTIMIZERS, PRESETS, TrainConfig, preset_for
 from handwritten.training.finetune import MIN_SAMPLES, FinetuneConfig
-from handwritten.ui import state
+from handwritten.ui import builder_view, state
 
 POLL_TRAINING_S = 1.0  # the live panel while a job trains: the curve grows every second
 POLL_IDLE_S = 5.0  # otherwise: only to notice a job started elsewhere (another tab, the CLI)
 # RunRow field -> the history table's column label, in display order.
 COLUMNS = {
-    "run_id": "run", "arch": "arch", "epochs": "epochs", "batch_size": "batch", "lr": "lr",
-    "optimizer": "optimizer", "augment": "augment", "n_train": "train images",
+    "run_id": "run", "arch": "arch", "layers": "layers", "epochs": "epochs",
+    "batch_size": "batch", "lr": "lr", "optimizer": "optimizer", "augment": "augment",
+    "n_train": "train images",
     "state": "status", "test_accuracy": "test accuracy", "duration_seconds": "duration (s)",
     "images_per_second": "images/s", "active": "active",
 }  # fmt: skip
@@ -45,41 +49,70 @@ def _bounds(setting: str) -> tuple[int, int]:
     return int(bounds.low), int(bounds.high)
 
 
-def _form_config(arch: str) -> TrainConfig | None:
-    """The new-run form; returns a validated config when `Start training` was pressed."""
-    preset = PRESETS[arch]
-    with st.form(f"new_run_{arch}"):
-        left, middle, right = st.columns(3)
-        epochs = left.number_input("Epochs", *_bounds("epochs"), 1)
-        batch = left.number_input("Batch size", *_bounds("batch_size"), preset.batch_size)
-        lr = middle.number_input("Learning rate", 0.0, 10.0, preset.lr, format="%.4g")
-        optimizer = middle.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(preset.optimizer))
-        subset = right.number_input(
-            f"Training images (0 = all {TRAIN_SIZE:,})", 0, _bounds("train_subset")[1], 10_000,
-            step=1_000, help="A subset makes a demo run finish in seconds.",
-        )  # fmt: skip
-        seed = right.number_input("Seed", *_bounds("seed"), preset.seed)
-        augment = st.checkbox("Data augmentation (rotate, shear, scale, stroke width)",
-                              preset.augment)  # fmt: skip
-        if not st.form_submit_button("Start training", type="primary"):
-            return None
+def _settings(preset: TrainConfig) -> dict[str, Any]:
+    """The run settings' widgets, starting from `preset`; their values by setting name."""
+    left, middle, right = st.columns(3)
+    epochs = left.number_input("Epochs", *_bounds("epochs"), 1)
+    batch = left.number_input("Batch size", *_bounds("batch_size"), preset.batch_size)
+    lr = middle.number_input("Learning rate", 0.0, 10.0, preset.lr, format="%.4g")
+    optimizer = middle.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(preset.optimizer))
+    subset = right.number_input(
+        f"Training images (0 = all {TRAIN_SIZE:,})", 0, _bounds("train_subset")[1], 10_000,
+        step=1_000, help="A subset makes a demo run finish in seconds.",
+    )  # fmt: skip
+    seed = right.number_input("Seed", *_bounds("seed"), preset.seed)
+    augment = st.checkbox("Data augmentation (rotate, shear, scale, stroke width)",
+                          preset.augment)  # fmt: skip
+    return {
+        "epochs": int(epochs), "batch_size": int(batch), "lr": float(lr),
+        "optimizer": str(optimizer), "seed": int(seed), "augment": bool(augment),
+        "train_subset": int(subset) or None,
+    }  # fmt: skip
+
+
+def _validated(preset: TrainConfig, values: dict[str, Any]) -> TrainConfig | None:
     try:
-        return dataclasses.replace(
-            preset, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-            optimizer=str(optimizer), seed=int(seed), augment=bool(augment),
-            train_subset=int(subset) or None,
-        ).validate()  # fmt: skip
+        return dataclasses.replace(preset, **values).validate()
     except ValueError as error:
         st.error(f"These settings cannot train: {error}.")
         return None
 
 
+def _form_config(arch: str) -> TrainConfig | None:
+    """The new-run form; returns a validated config when `Start training` was pressed."""
+    preset = PRESETS[arch]
+    with st.form(f"new_run_{arch}"):
+        values = _settings(preset)
+        if not st.form_submit_button("Start training", type="primary"):
+            return None
+    return _validated(preset, values)
+
+
+def _builder_config() -> TrainConfig | None:
+    """Your own network: the builder, then the settings as plain widgets (not a form), so the
+    memory and time figures follow the batch size and subset as they change."""
+    plan = builder_view.network_builder()
+    preset = dataclasses.replace(preset_for(CUSTOM), arch=CUSTOM,
+                                 layers=plan.spec if plan else None)  # fmt: skip
+    values = _settings(preset)
+    if plan is not None:
+        builder_view.cost_panel(plan, dataclasses.replace(preset, **values))
+    pressed = st.button("Start training", type="primary", key="start_custom",
+                        disabled=plan is None)  # fmt: skip
+    return _validated(preset, values) if pressed else None
+
+
+def _describe_arch(name: str) -> str:
+    if name == CUSTOM:
+        return f"{CUSTOM}: build your own network, layer by layer"
+    return f"{name}: {REGISTRY[name].description}"
+
+
 def new_run_form() -> None:
-    arch = st.selectbox(
-        "Architecture", list(REGISTRY), index=list(REGISTRY).index("cnn"),
-        format_func=lambda name: f"{name}: {REGISTRY[name].description}",
-    )  # fmt: skip
-    config = _form_config(arch)
+    choices = [*REGISTRY, CUSTOM]
+    arch = st.selectbox("Architecture", choices, index=choices.index("cnn"),
+                        format_func=_describe_arch)  # fmt: skip
+    config = _builder_config() if arch == CUSTOM else _form_config(arch)
     if config is None:
         return
     try:
@@ -287,11 +320,24 @@ def history_panel() -> None:
     _history_actions(chosen)
 
 
+def _onnx_of(run_path: str) -> bytes:
+    """The run's model as ONNX, made when the download is clicked (not on every rerun)."""
+    restored, _ = load_model(Path(run_path))
+    return onnx_bytes(restored.model)
+
+
 def _history_actions(chosen: list[RunRow]) -> None:
-    """Use one run's model, resume it, or delete the chosen runs."""
+    """Use one run's model, resume it, download it as ONNX, or delete the chosen runs."""
     one = chosen[0] if len(chosen) == 1 else None
     path = str(one.path) if one else ""
-    use, again, delete = st.columns(3)
+    use, again, download, delete = st.columns(4)
+    download.download_button(
+        "Download ONNX", partial(_onnx_of, path), mime="application/octet-stream",
+        file_name=f"{one.run_id if one else 'model'}.onnx", on_click="ignore",
+        disabled=one is None or not (one.path / RunDir.CHECKPOINT).is_file(),
+        help="Takes (N, 28, 28, 1) float32 in [0, 1], white ink on black, after this project's "
+        "preprocessing; returns (N, 10) probabilities.",
+    )  # fmt: skip
     use.button("Use this model", disabled=one is None or one.state not in PROMOTABLE_STATES,
                on_click=_promote, args=(path,))  # fmt: skip
     again.button("Resume", disabled=one is None or one.state not in jobs.RESUMABLE_STATES,
