@@ -89,3 +89,36 @@ def test_an_imported_name_is_a_model_everywhere_but_training(tmp_path: Path) -> 
         _ = predictor.model
     assert [m.name for m in registered_models() if m.active] == ["theirs"]
     assert run.path.name in [m.name for m in registered_models()], "promoted runs stay"
+
+
+PROBE_CACHE = """
+import collections
+import jax
+counts = collections.Counter()
+jax.monitoring.register_event_listener(lambda event, **kwargs: counts.update([event]))
+from handwritten.models.store import load_model
+load_model("default")  # loads the shipped model and runs it once on the probe images
+print(counts["/jax/compilation_cache/cache_hits"], counts["/jax/compilation_cache/cache_misses"])
+"""
+
+
+def test_the_probe_compiles_through_the_persistent_cache(tmp_path: Path) -> None:
+    """Verifying a model must not compile afresh in every process (a cold dashboard waited on
+    it): the second process finds the probe's program on disk."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    env = os.environ | {"HANDWRITTEN_COMPILE_CACHE": str(tmp_path / "cache")}
+
+    def run() -> tuple[int, int]:
+        out = subprocess.run([sys.executable, "-c", PROBE_CACHE], cwd=REPO, env=env,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        hits, misses = out.stdout.split()[-2:]
+        return int(hits), int(misses)
+
+    assert run()[1] >= 1  # the first process compiles the probe and stores it
+    hits, misses = run()
+    assert misses == 0 and hits >= 1

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from handwritten.data import decode as decode_module
 from handwritten.data import preprocess as pp
 from handwritten.data.preprocess import ImageError, decode_image, preprocess
 
@@ -501,7 +502,7 @@ def test_decode_rejects_truncated_file(fmt: str) -> None:
 
 
 def test_decode_rejects_too_many_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pp, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(decode_module, "MAX_PIXELS", 1000)
     with pytest.raises(ImageError, match="the image is 40x30 pixels; the limit"):
         decode_image(encode(Image.new("L", (40, 30))))
     decode_image(encode(Image.new("L", (25, 40))))  # exactly at the limit is fine

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import handwritten.data.samples as samples_module
+import handwritten.data.sample_archive as archive_module
 from handwritten.data.preprocess import ImageError, preprocess
 from handwritten.data.samples import SCHEMA_VERSION, SampleError, SampleStore
 from handwritten.evaluation.styles import seven_segment
@@ -384,8 +384,9 @@ def test_export_import_round_trip(tmp_path: Path) -> None:
     for old_id, new_id in zip(original.arrays()[0], fresh.arrays()[0], strict=True):
         assert fresh.raw_png(int(new_id)) == original.raw_png(int(old_id))
 
-    assert fresh.import_zip(fresh.export_zip()) == 32  # importing adds, it does not replace
-    assert fresh.counts() == [2 * c for c in original.counts()]
+    again = fresh.import_archive(fresh.export_zip())  # the same samples again: nothing new
+    assert (again.added, again.duplicates) == (0, 32)
+    assert fresh.counts() == original.counts()
 
 
 def test_import_of_a_handmade_archive_preprocesses_the_images(store: SampleStore) -> None:
@@ -585,10 +586,10 @@ def test_bad_archive_is_refused_and_nothing_is_imported(store: SampleStore, case
 
 def test_archive_over_the_size_limit(store: SampleStore, monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_zip({"labels.csv": labels_csv(("one.png", "1")), "one.png": ONE})
-    monkeypatch.setattr(samples_module, "MAX_IMPORT_BYTES", len(data) - 1)
+    monkeypatch.setattr(archive_module, "MAX_IMPORT_BYTES", len(data) - 1)
     with pytest.raises(SampleError, match="archive is larger than"):
         store.import_zip(data)
-    monkeypatch.setattr(samples_module, "MAX_IMPORT_BYTES", len(data))
+    monkeypatch.setattr(archive_module, "MAX_IMPORT_BYTES", len(data))
     assert store.import_zip(data) == 1
 
 
@@ -603,7 +604,7 @@ def test_archive_that_unpacks_to_too_much(
         }
     )
     assert len(data) < 20_000
-    monkeypatch.setattr(samples_module, "MAX_IMPORT_BYTES", 100_000)
+    monkeypatch.setattr(archive_module, "MAX_IMPORT_BYTES", 100_000)
     with pytest.raises(SampleError, match="unpacks to too much"):
         store.import_zip(data)
     assert len(store) == 0
@@ -611,7 +612,7 @@ def test_archive_that_unpacks_to_too_much(
 
 def test_archive_with_too_many_files(store: SampleStore, monkeypatch: pytest.MonkeyPatch) -> None:
     members = {"labels.csv": labels_csv(("one.png", "1")), "one.png": ONE, "extra.txt": b""}
-    monkeypatch.setattr(samples_module, "MAX_IMPORT_FILES", 2)
+    monkeypatch.setattr(archive_module, "MAX_IMPORT_FILES", 2)
     with pytest.raises(SampleError, match="more than 2 files"):
         store.import_zip(make_zip(members))
     assert len(store) == 0

@@ -154,6 +154,16 @@ def test_a_crash_marks_the_run_failed(tmp_path: Path, splits) -> None:
     assert status["state"] == "failed" and "disk full" in status["reason"]
 
 
+def test_a_run_that_could_not_take_one_step_is_refused_before_it_starts(
+    tmp_path: Path, splits
+) -> None:
+    """512 images in batches of 1,024: zero steps. Refused, not reported "finished"."""
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    with pytest.raises(ValueError, match="larger than the training set"):
+        fit(dataclasses.replace(TINY, batch_size=1024), run, *splits)
+    assert sorted(p.name for p in run.path.iterdir()) == []  # no status, config or metrics
+
+
 def test_run_dir_refuses_to_overwrite_and_lists_runs(tmp_path: Path) -> None:
     first = RunDir.create("mlp", root=tmp_path)
     first.write_config({"arch": "mlp"})

@@ -121,12 +121,12 @@ def test_use_this_model_promotes_the_selected_run() -> None:
 
 
 def test_the_buttons_follow_the_selected_runs_states() -> None:
-    failed, stopped = finished_run(), finished_run()
-    failed.set_status("failed", "out of memory")
+    diverged, stopped = finished_run(), finished_run()
+    diverged.set_status("diverged", "loss became NaN or infinite at step 3")
     stopped.set_status("stopped", "stop requested")
     at = train_page()
     order = list(at.dataframe[0].value["run"])
-    select_runs(at, order.index(failed.id))
+    select_runs(at, order.index(diverged.id))
     assert button(at, "Use this model").disabled and button(at, "Resume").disabled
     select_runs(at, order.index(stopped.id))
     assert not button(at, "Use this model").disabled and not button(at, "Resume").disabled
@@ -224,3 +224,21 @@ def test_history_shows_a_custom_networks_layers() -> None:
     at = train_page()
     table = at.dataframe[0].value
     assert list(table["layers"]) == ["dense8,relu"] and list(table["arch"]) == ["custom"]
+
+
+@pytest.mark.parametrize(
+    ("status", "resumable"),
+    [("failed", True), ("stopped", True), ("diverged", False), ("finished", False)],
+)
+def test_resume_is_offered_for_a_run_that_failed_after_a_checkpoint(
+    status: str, resumable: bool
+) -> None:
+    """A full disk after a valid checkpoint leaves a failed run: the dashboard resumes it."""
+    run = finished_run()
+    run.set_status(status, "OSError: [Errno 28] No space left on device")
+    at = train_page()
+    at.session_state[state.HISTORY] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    resume = next(b for b in at.button if b.label == "Resume")
+    assert resume.disabled is not resumable

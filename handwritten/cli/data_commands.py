@@ -40,13 +40,16 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_samples_add(args: argparse.Namespace) -> int:
+    from handwritten.data.decode import MAX_UPLOAD_BYTES
     from handwritten.data.samples import SampleStore
+    from handwritten.storage.files import read_regular_file
 
     store = SampleStore()
     failures = 0
     for path in args.files:
         try:
-            sample_id = store.add_image(args.label, Path(path).read_bytes(), source=str(path))
+            data = read_regular_file(Path(path), MAX_UPLOAD_BYTES)
+            sample_id = store.add_image(args.label, data, source=str(path))
         except OSError as exc:
             failures += 1
             print(f"handwritten samples: {path}: cannot read ({exc.strerror})", file=sys.stderr)
@@ -61,7 +64,7 @@ def cmd_samples_add(args: argparse.Namespace) -> int:
 def cmd_samples_list(args: argparse.Namespace) -> int:
     from handwritten.data.samples import SampleStore
 
-    store = SampleStore()
+    store = SampleStore(read_only=True)  # works in a read-only home
     counts = store.counts()
     if args.json:
         samples = [{"id": s.id, "label": s.label, "source": s.source, "created": s.created}
@@ -78,19 +81,22 @@ def cmd_samples_list(args: argparse.Namespace) -> int:
 def cmd_samples_export(args: argparse.Namespace) -> int:
     from handwritten.data.samples import SampleStore
 
-    store = SampleStore()
+    store = SampleStore(read_only=True)
     store.export_zip(args.path)
     print(f"exported {len(store)} samples to {args.path}")
     return 0
 
 
 def cmd_samples_import(args: argparse.Namespace) -> int:
+    from handwritten.data.sample_archive import MAX_IMPORT_BYTES
     from handwritten.data.samples import SampleStore
+    from handwritten.storage.files import read_regular_file
 
     try:
-        data = Path(args.path).read_bytes()
+        data = read_regular_file(Path(args.path), MAX_IMPORT_BYTES)
     except OSError as exc:
         raise CliError(f"{args.path}: cannot read ({exc.strerror})") from exc
-    count = SampleStore().import_zip(data)
-    print(f"imported {count} samples from {args.path}")
+    result = SampleStore().import_archive(data)
+    known = f" ({result.duplicates} already in the store)" if result.duplicates else ""
+    print(f"imported {result.added} samples from {args.path}{known}")
     return 0

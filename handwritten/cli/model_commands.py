@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from handwritten.cli.options import EXIT_USAGE, emit_json
+
+
+def warn_if_fallback(command: str, info: Any) -> None:
+    """Say on stderr when ``default`` is the shipped model because the promoted one broke."""
+    if info is not None and info.warning:
+        print(f"handwritten {command}: warning: {info.warning}", file=sys.stderr)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from handwritten.models.store import load_any
 
     model, info = load_any(args.model)
+    warn_if_fallback("evaluate", info)
     if args.set == "mnist":
         from handwritten.data.mnist import load_split
         from handwritten.evaluation.metrics import evaluate
@@ -40,6 +48,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.compare:
         return _predict_compare(args)
     predictor = Predictor.load(args.model)
+    warn_if_fallback("predict", predictor.info)
     failures = 0
     for path in args.files:
         try:
@@ -103,6 +112,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from handwritten.runtime.device import describe_device
 
     _, info = load_any("default")
+    warn_if_fallback("info", info)
     output = {
         "model": info.name,
         "arch": info.arch,

@@ -19,6 +19,7 @@ from handwritten.training.config import LIMITS, check_layers
 EXIT_USAGE = 2  # bad input: arguments, files, settings
 EXIT_FAILURE = 1  # the work itself failed (a run diverged, a disk filled up)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells expect
+EXIT_BROKEN_PIPE = 141  # the reader went away (`| head`): as a process killed by SIGPIPE
 
 
 class CliError(Exception):

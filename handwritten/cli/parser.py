@@ -193,12 +193,28 @@ def _add_exchange(commands: Commands) -> None:
     importing.set_defaults(handler=exchange_commands.cmd_import_model)
 
 
+DEBUG_HELP = "show the traceback of an error instead of one line"
+
+
+def _debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` before or after the command: each subcommand takes it too, without
+    overriding the top-level one when it is not given there."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                 help=DEBUG_HELP)  # fmt: skip
+                _debug_everywhere(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="handwritten", description="Handwritten digit recognition workbench.")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in (
         _add_data, _add_train, _add_layers, _add_models, _add_exchange, _add_bench, _add_samples,
         _add_finetune,
     ):  # fmt: skip
         add(commands)
+    _debug_everywhere(parser)
     return parser

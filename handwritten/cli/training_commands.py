@@ -93,10 +93,11 @@ def _train_run(run: Any, config: Any, train: Any, test: Any, args: argparse.Name
 
     print(f"run directory: {run.path}", file=sys.stderr)
     bar, on_progress = _progress_bar(f"train {config.arch}", args.quiet)
-    result = fit(
-        config, run, train, test, stop=StopSignal(run), on_progress=on_progress, resume=args.resume
-    )
-    bar.close()
+    try:  # an error's one line must not land at the end of the bar's
+        result = fit(config, run, train, test, stop=StopSignal(run), on_progress=on_progress,
+                     resume=args.resume)  # fmt: skip
+    finally:
+        bar.close()
     summary = result.summary
     for epoch, accuracy in enumerate(summary["epoch_test_accuracy"], 1):
         print(f"epoch {epoch}: test accuracy {accuracy:.2%}", file=sys.stderr)

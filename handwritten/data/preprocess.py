@@ -9,14 +9,17 @@ included) and image files of any mode. Several digits in one image are segmented
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
+
+# Decoding lives in `handwritten.data.decode`; its limits and error stay importable from here.
+from handwritten.data.decode import MAX_PIXELS as MAX_PIXELS
+from handwritten.data.decode import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
+from handwritten.data.decode import WORK_SIDE, ImageError, decode_image, image_to_rgba, load_image
 
 MNIST_SIZE = 28
 FIT_SIZE = 20
@@ -25,16 +28,8 @@ MNIST_CENTRE = (14.0, 14.0)
 # Stroke width of MNIST digits by `_stroke_width` in the 28x28 frame (median of the training set).
 MNIST_STROKE_WIDTH = 4.7
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000
-WORK_SIDE = 560  # larger images are reduced first: the answer is 28x28 anyway
-
 INK_THRESHOLD = 0.35  # normalised ink above this is part of a stroke
 MIN_CONTRAST = 0.12  # below this nothing stands out from the background: no digit
-
-
-class ImageError(ValueError):
-    """The input cannot be read as an image; the message is fit to show a user."""
 
 
 @dataclass
@@ -71,64 +66,7 @@ class PreprocessResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Decoding
-
-
-def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarray:
-    """Decode image bytes into RGBA uint8, applying EXIF rotation and normalising any mode."""
-    if not data:
-        raise ImageError("the file is empty (0 bytes)")
-    if len(data) > max_bytes:
-        raise ImageError(
-            f"the file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(
-                    f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} "
-                    "megapixels"
-                )
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-    except ImageError:
-        raise
-    except UnidentifiedImageError as exc:
-        raise ImageError("this is not an image PIL can read (PNG, JPEG, GIF, BMP, WebP…)") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("the image is too large to decode safely (decompression bomb)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"the image is damaged or truncated ({exc})") from exc
-    return image_to_rgba(upright)
-
-
-def image_to_rgba(image: Image.Image) -> np.ndarray:
-    """Any PIL mode (16-bit, CMYK, palette, LA, 1-bit, float) to RGBA uint8."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
-        if image.mode == "F" and values.max() <= 1.0:
-            top = 1.0
-        gray = np.clip(values / top * 255.0, 0, 255).astype(np.uint8)
-        image = Image.fromarray(gray, mode="L")
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    return np.asarray(image.convert("RGBA"), dtype=np.uint8).copy()
-
-
-def load_image(path: Path) -> np.ndarray:
-    """Read an image file as RGBA uint8; errors name the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    try:
-        return decode_image(data)
-    except ImageError as exc:
-        raise ImageError(f"{path}: {exc}") from exc
+# Arrays
 
 
 def as_rgba(image: np.ndarray) -> np.ndarray:

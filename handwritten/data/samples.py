@@ -7,46 +7,68 @@ image (PNG) and the preprocessed 28x28 the model sees.
 The store is one SQLite file under ``$HANDWRITTEN_HOME`` (WAL mode, a busy timeout, every write
 in one transaction, so two tabs saving at once lose nothing), with its schema version in
 ``PRAGMA user_version``. Export writes a zip of PNGs plus ``labels.csv``; import validates the
-whole archive before writing anything, in a single transaction.
+whole archive before writing anything (`handwritten.data.sample_archive`), in a single
+transaction, and skips samples the store already holds: each sample keeps a digest of its
+label and images, so importing the same archive twice, or an archive naming one image in 5,000
+rows, adds each sample once. A store can be opened read-only (listing and exporting work in
+a read-only home).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import sqlite3
 import time
-import zipfile
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from handwritten.data.preprocess import ImageError, decode_image, luminance, preprocess
+from handwritten.data.preprocess import ImageError, preprocess
+from handwritten.data.sample_archive import (
+    ArchiveError,
+    Item,
+    png_bytes,
+    read_archive,
+    write_archive,
+)
+from handwritten.storage.files import StorageError, atomic_write_bytes
 from handwritten.storage.paths import home_dir
 
-SCHEMA_VERSION = 1
-MAX_IMPORT_FILES = 20_000
-MAX_IMPORT_BYTES = 200 * 1024 * 1024
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-    created REAL NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    raw_png BLOB NOT NULL,
-    image28 BLOB NOT NULL CHECK (length(image28) = 784)
-);
-CREATE INDEX IF NOT EXISTS samples_label ON samples(label);
-"""
+SCHEMA_VERSION = 2
+_SCHEMA_1 = (
+    """CREATE TABLE IF NOT EXISTS samples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+        created REAL NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        raw_png BLOB NOT NULL,
+        image28 BLOB NOT NULL CHECK (length(image28) = 784)
+    )""",
+    "CREATE INDEX IF NOT EXISTS samples_label ON samples(label)",
+)
+# Version 2: a digest of each sample (label, raw image, 28x28), to recognise it on import.
+_SCHEMA_2 = (
+    "ALTER TABLE samples ADD COLUMN digest TEXT",
+    "CREATE INDEX IF NOT EXISTS samples_digest ON samples(digest)",
+)
 
 
 class SampleError(ValueError):
     """A sample, an archive or the store cannot be used; the message says why."""
+
+
+class SampleStoreError(SampleError, StorageError):
+    """The store could not be used just now (locked too long, read-only, disk full or I/O)."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    duplicates: int  # samples the store (or the archive, earlier) already held
 
 
 @dataclass(frozen=True)
@@ -62,10 +84,13 @@ def store_path() -> Path:
     return home_dir() / "samples.sqlite3"
 
 
-def _png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, "PNG")
-    return buffer.getvalue()
+def sample_digest(label: int, raw_png: bytes, image28_u8: bytes) -> str:
+    """What makes two samples the same: their label and both images."""
+    digest = hashlib.sha256(bytes([label]))
+    for part in (raw_png, image28_u8):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def _as_u8(image28: np.ndarray) -> np.ndarray:
@@ -75,6 +100,30 @@ def _as_u8(image28: np.ndarray) -> np.ndarray:
     if array.dtype != np.uint8:
         array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
     return array
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a new or older store to `SCHEMA_VERSION` in one transaction (whoever comes second,
+    of two processes opening it at once, finds it done)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        steps = (_SCHEMA_1 if version < 1 else ()) + (_SCHEMA_2 if version < 2 else ())
+        for statement in steps:
+            db.execute(statement)
+        if version < 2:
+            ids = [row[0] for row in db.execute("SELECT id FROM samples WHERE digest IS NULL")]
+            for sample_id in ids:
+                label, raw, image28 = db.execute(
+                    "SELECT label, raw_png, image28 FROM samples WHERE id = ?", (sample_id,)
+                ).fetchone()
+                db.execute("UPDATE samples SET digest = ? WHERE id = ?",
+                           (sample_digest(label, raw, image28), sample_id))  # fmt: skip
+        db.execute(f"PRAGMA user_version = {max(version, SCHEMA_VERSION)}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _use_wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
@@ -91,34 +140,65 @@ def _use_wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
 
 
 class SampleStore:
-    """Open with `SampleStore()` (the user's store) or `SampleStore(path)`."""
+    """Open with `SampleStore()` (the user's store) or `SampleStore(path)`.
 
-    def __init__(self, path: Path | None = None):
+    With ``read_only=True`` nothing is created or written, so listing and exporting work in a
+    read-only home; a store that does not exist yet reads as empty.
+    """
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SampleStoreError(
+                    f"{self.path.parent}: cannot create the folder ({exc.strerror})"
+                ) from exc
         with self._connect() as db:
-            _use_wal(db)
+            if not read_only:
+                _use_wal(db)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise SampleError(
                     f"{self.path} was written by a newer handwritten (schema {version}); "
                     "upgrade to use it"
                 )
-            if version < SCHEMA_VERSION:
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION and not read_only:
+                _upgrade(db)
+
+    def _open(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        if not self.path.exists():  # nothing saved yet: an empty store that is never written
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            for statement in (*_SCHEMA_1, *_SCHEMA_2):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return db
+        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA user_version").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL store needs its -shm file, which a folder we cannot write cannot hold:
+            # read the file as it is (nobody can be writing it there either).
+            db.close()
+            return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+        return db
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            db = self._open()
         except sqlite3.Error as exc:
             raise SampleError(f"{self.path}: cannot open the sample store ({exc})") from exc
         try:
             db.execute("PRAGMA busy_timeout = 30000")
             yield db
         except sqlite3.OperationalError as exc:  # locked for too long, read-only, disk I/O
-            raise SampleError(f"{self.path}: cannot use the sample store ({exc})") from exc
+            raise SampleStoreError(f"{self.path}: cannot use the sample store ({exc})") from exc
         except sqlite3.DatabaseError as exc:
             raise SampleError(f"{self.path}: the sample store is damaged ({exc})") from exc
         finally:
@@ -142,26 +222,11 @@ class SampleStore:
         """Save one labelled sample (raw image as RGBA array or encoded bytes); returns its id."""
         return self.add_many([(label, raw, image28, source)])[0]
 
-    def add_many(self, items: list[tuple[int, np.ndarray | bytes, np.ndarray, str]]) -> list[int]:
+    def add_many(self, items: list[Item]) -> list[int]:
         """Save several samples atomically: all or none."""
-        rows = []
-        for label, raw, image28, source in items:
-            if not isinstance(label, int | np.integer) or not 0 <= int(label) <= 9:
-                raise SampleError(f"a label must be a digit 0-9, not {label!r}")
-            raw_png = raw if isinstance(raw, bytes) else _png(np.asarray(raw))
-            rows.append((int(label), time.time(), source, raw_png, _as_u8(image28).tobytes()))
+        rows = _rows(items)
         with self._transaction() as db:
-            return [
-                int(
-                    db.execute(
-                        "INSERT INTO samples (label, created, source, raw_png, image28) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        row,
-                    ).lastrowid
-                    or 0
-                )
-                for row in rows
-            ]
+            return [_insert(db, row) for row in rows]
 
     def add_image(self, label: int, data: bytes, source: str = "") -> int:
         """Preprocess an image file's bytes (exactly one digit) and save it."""
@@ -225,108 +290,60 @@ class SampleStore:
     def export_zip(self, path: Path | None = None) -> bytes:
         """A zip of ``raw/<id>.png``, ``mnist/<id>.png`` and ``labels.csv``; written to `path`
         too when given."""
-        buffer = io.BytesIO()
         with self._connect() as db:
             rows = db.execute(
                 "SELECT id, label, source, raw_png, image28 FROM samples ORDER BY id"
             ).fetchall()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            table = io.StringIO()
-            writer = csv.writer(table)
-            writer.writerow(["file", "label", "source", "image28"])
-            for sample_id, label, source, raw_png, image28 in rows:
-                name, name28 = f"raw/{sample_id:06d}.png", f"mnist/{sample_id:06d}.png"
-                archive.writestr(name, raw_png)
-                pixels = np.frombuffer(image28, np.uint8).reshape(28, 28)
-                archive.writestr(name28, _png(pixels))
-                writer.writerow([name, label, source, name28])
-            archive.writestr("labels.csv", table.getvalue())
-        data = buffer.getvalue()
+        data = write_archive(rows)
         if path is not None:
-            from handwritten.storage.files import atomic_write_bytes
-
             atomic_write_bytes(Path(path), data)
         return data
 
     def import_zip(self, data: bytes) -> int:
+        """`import_archive`, returning how many samples were added."""
+        return self.import_archive(data).added
+
+    def import_archive(self, data: bytes) -> ImportResult:
         """Import an archive made by `export_zip` (or by hand: PNGs plus ``labels.csv`` with
-        ``file,label``). Everything is validated first; nothing is written unless all is good.
+        ``file,label``). Everything is validated first; nothing is written unless all is good;
+        samples the store already holds (the same label and images) are skipped.
 
         A row's ``image28`` (written by `export_zip`) names the exact 28x28 image to restore;
         without it the image file is preprocessed and must hold exactly one digit."""
-        items = read_archive(data)
-        self.add_many(items)
-        return len(items)
-
-
-def _safe_member(name: str) -> str:
-    path = PurePosixPath(name)
-    if name.startswith(("/", "\\")) or ".." in path.parts or "\\" in name or ":" in name:
-        raise SampleError(f"refusing the archive: unsafe file name {name!r}")
-    return str(path)
-
-
-def read_archive(data: bytes) -> list[tuple[int, np.ndarray | bytes, np.ndarray, str]]:
-    """Validate an archive completely and return the samples it holds."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise SampleError(f"the archive is larger than {MAX_IMPORT_BYTES // 2**20} MB")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise SampleError("this is not a zip archive") from exc
-    with archive:
-        members = archive.infolist()
-        if len(members) > MAX_IMPORT_FILES:
-            raise SampleError(f"the archive holds more than {MAX_IMPORT_FILES} files")
-        names = {_safe_member(m.filename) for m in members}
-        if sum(m.file_size for m in members) > MAX_IMPORT_BYTES:
-            raise SampleError("the archive unpacks to too much data")
-        if "labels.csv" not in names:
-            raise SampleError("the archive has no labels.csv")
         try:
-            table = archive.read("labels.csv").decode("utf-8")
-        except (UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
-            raise SampleError(f"labels.csv is unreadable ({exc})") from exc
-        rows = list(csv.DictReader(io.StringIO(table)))
-        if not rows or not {"file", "label"} <= set(rows[0]):
-            raise SampleError("labels.csv needs the columns file,label")
-        items: list[tuple[int, np.ndarray | bytes, np.ndarray, str]] = []
-        for line, row in enumerate(rows, 2):
-            name = _safe_member(row["file"] or "")
-            label_text = (row["label"] or "").strip()
-            if label_text not in {str(d) for d in range(10)}:
-                raise SampleError(f"labels.csv line {line}: label {label_text!r} is not a digit")
-            if name not in names:
-                raise SampleError(f"labels.csv line {line}: {name} is not in the archive")
-            try:
-                raw = archive.read(name)
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise SampleError(f"{name}: unreadable ({exc})") from exc
-            try:
-                decode_image(raw)
-                result = None if row.get("image28") else preprocess(raw)
-            except ImageError as exc:
-                raise SampleError(f"{name}: {exc}") from exc
-            if result is None:
-                # The sample's own 28x28: a Draw-page drawing was saved as one digit whatever
-                # its strokes, and preprocessing the raw image again may split it in two.
-                image28 = _read_image28(archive, names, _safe_member(row["image28"]), line)
-            elif len(result.digits) == 1:
-                image28 = result.digits[0].centred
-            else:
-                raise SampleError(f"{name}: expected one digit, found {len(result.digits)}")
-            items.append((int(label_text), raw, image28, (row.get("source") or name)))
-    return items
+            rows = _rows(read_archive(data))
+        except ArchiveError as exc:
+            raise SampleError(str(exc)) from exc
+        added = 0
+        with self._transaction() as db:
+            for row in rows:
+                known = db.execute("SELECT 1 FROM samples WHERE digest = ?", (row[-1],))
+                if known.fetchone() is None:
+                    _insert(db, row)
+                    added += 1
+        return ImportResult(added, len(rows) - added)
 
 
-def _read_image28(archive: zipfile.ZipFile, names: set[str], name: str, line: int) -> np.ndarray:
-    """A 28x28 image member as grey levels in [0, 1]."""
-    if name not in names:
-        raise SampleError(f"labels.csv line {line}: {name} is not in the archive")
-    try:
-        rgba = decode_image(archive.read(name))
-    except (zipfile.BadZipFile, OSError, ImageError) as exc:
-        raise SampleError(f"{name}: {exc}") from exc
-    if rgba.shape[:2] != (28, 28):
-        raise SampleError(f"{name}: expected a 28x28 image, not {rgba.shape[1]}x{rgba.shape[0]}")
-    return luminance(rgba)
+_Row = tuple[int, float, str, bytes, bytes, str]  # label, created, source, PNG, 28x28, digest
+
+
+def _rows(items: list[Item]) -> list[_Row]:
+    """Samples as table rows, each checked (label a digit, a 28x28 image) and digested."""
+    rows = []
+    for label, raw, image28, source in items:
+        if not isinstance(label, int | np.integer) or not 0 <= int(label) <= 9:
+            raise SampleError(f"a label must be a digit 0-9, not {label!r}")
+        raw_png = raw if isinstance(raw, bytes) else png_bytes(np.asarray(raw))
+        pixels = _as_u8(image28).tobytes()
+        digest = sample_digest(int(label), raw_png, pixels)
+        rows.append((int(label), time.time(), source, raw_png, pixels, digest))
+    return rows
+
+
+def _insert(db: sqlite3.Connection, row: _Row) -> int:
+    cursor = db.execute(
+        "INSERT INTO samples (label, created, source, raw_png, image28, digest) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        row,
+    )
+    return int(cursor.lastrowid or 0)

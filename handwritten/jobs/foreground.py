@@ -3,7 +3,8 @@
 A job started by `handwritten.jobs.launcher` runs ``handwritten train`` with the lock it took
 already held (``--lock-fd``); a user typing the command takes the lock here. Either way the run
 directory is opened or created only once the slot is ours, and the lock's description names the
-run, so a second start anywhere is refused with that name.
+run, so a second start anywhere is refused with that name. Holding the slot also means no job
+is writing any run directory, so temp files left in one by a killed job are removed here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from handwritten.jobs.lock import TrainingLock
-from handwritten.storage.runs import RunDir
+from handwritten.storage.runs import RunDir, list_runs
 
 
 @contextmanager
@@ -23,8 +24,16 @@ def training_slot(open_run: Callable[[], RunDir], lock_fd: int | None = None) ->
     opens or creates; raises `JobRunningError` when another job holds it."""
     lock = TrainingLock.adopt(lock_fd) if lock_fd is not None else TrainingLock.acquire()
     try:
+        _remove_stale_temp_files()
         run = open_run()
         lock.describe(run_dir=str(run.path), pid=os.getpid(), started=time.time())
         yield run
     finally:
         lock.release()
+
+
+def _remove_stale_temp_files() -> None:
+    """Delete the temp files killed jobs left in run directories (a SIGKILL during a checkpoint
+    write leaves megabytes). Only while holding the slot: then no job is writing any of them."""
+    for run in list_runs():
+        run.remove_temp_files()

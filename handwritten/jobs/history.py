@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handwritten.jobs.launcher import run_state
-from handwritten.models.store import active_pointer, checkpoint_for, reset_active
+from handwritten.models.store import promoted_checkpoint, reset_active
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir, RunError, list_runs
 
@@ -69,9 +69,9 @@ def history(root: Path | None = None) -> list[RunRow]:
 
 
 def _active_run_dir() -> Path | None:
-    if not active_pointer().is_file():
-        return None
-    return checkpoint_for("default").parent
+    """The promoted run, even when its model broke (deleting it must still reset the pointer)."""
+    path = promoted_checkpoint()
+    return path.parent if path is not None else None
 
 
 def delete_run(run: RunDir) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from handwritten.jobs.lock import JobRunningError, TrainingLock, current_job
 from handwritten.storage.runs import RunDir, RunError
-from handwritten.training.config import FinetuneConfig, TrainConfig
+from handwritten.training.config import TrainConfig
 
 __all__ = [  # JobRunningError: what `launch` raises, so its callers catch it from here
     "RESUMABLE_STATES", "JobRunningError", "launch", "launch_finetune", "open_for_resume",
@@ -29,7 +29,9 @@ __all__ = [  # JobRunningError: what `launch` raises, so its callers catch it fr
 ]  # fmt: skip
 
 
-RESUMABLE_STATES = ("stopped", "interrupted")  # what `resume` continues (and the UI offers)
+# A run in these can go on from its last checkpoint: one that failed (a full disk, say) after
+# writing one too. A diverged run would diverge again with the same settings.
+RESUMABLE_STATES = ("stopped", "interrupted", "failed")
 
 
 def run_state(run: RunDir) -> str:
@@ -81,13 +83,12 @@ def launch(
 
 
 def launch_finetune(
-    base: str = "default", epochs: int | None = None, run_dir: Path | None = None
+    base: str = "default", epochs: int = 3, run_dir: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], RunDir]:
     """Start fine-tuning on the personal samples as a job (see `handwritten.training.finetune`)."""
     lock = TrainingLock.acquire()
     try:
         run = RunDir.create("finetune", path=run_dir)
-        epochs = FinetuneConfig().epochs if epochs is None else epochs
         process = _start(["finetune", "--base", base, "--epochs", str(epochs)], run, lock)
     finally:
         lock.release()
@@ -95,13 +96,13 @@ def launch_finetune(
 
 
 def resume(run_dir: Path) -> tuple[subprocess.Popen[bytes], RunDir]:
-    """Continue a stopped or interrupted run from its last checkpoint, same settings."""
+    """Continue a stopped, interrupted or failed run from its last checkpoint, same settings."""
     run = RunDir.open(run_dir)
     if "finetune" in run.facts():
         raise RunError(f"{run.id} is a fine-tuning run; start a new one instead of resuming")
     state = run_state(run)
     if state not in RESUMABLE_STATES:
-        raise RunError(f"{run.path}: is {state}; only stopped or interrupted runs resume")
+        raise RunError(f"{run.path}: is {state}; only stopped, interrupted or failed runs resume")
     if not run.checkpoint_path.is_file():
         raise RunError(f"{run.path}: no checkpoint to resume from")
     config = TrainConfig.settings_of(run.settings())
@@ -113,6 +114,8 @@ def open_for_resume(run_dir: Path | None) -> RunDir:
     if run_dir is None:
         raise RunError("resuming needs the run directory (--run-dir)")
     run = RunDir.open(run_dir)
+    if not run.checkpoint_path.is_file():  # refused before the run's status is touched
+        raise RunError(f"{run.path}: no checkpoint to resume from")
     run.path.joinpath(RunDir.STOP).unlink(missing_ok=True)
     return run
 

@@ -12,12 +12,20 @@ _cache_enabled = False
 
 
 def enable_compile_cache() -> None:
-    """Cache every compiled program on disk, so a second process compiles nothing."""
+    """Cache every compiled program on disk, so a second process compiles nothing.
+
+    Only an optimisation: where the folder cannot be made (a read-only home), programs are
+    compiled in memory as without it.
+    """
     global _cache_enabled
     if _cache_enabled or os.environ.get("HANDWRITTEN_NO_COMPILE_CACHE"):
         return
     directory = compile_cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        _cache_enabled = True  # do not try again for every model
+        return
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handwritten.storage.files import atomic_write_json, read_json
+from handwritten.storage.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    is_temp_file,
+    naming,
+    read_json,
+)
 from handwritten.storage.paths import runs_dir
 
 STATES = ("running", "finished", "stopped", "diverged", "failed")
@@ -58,9 +64,16 @@ class RunDir:
             run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-{secrets.token_hex(2)}"
             path = root / run_id
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise RunError(f"{path}: not a directory; choose a new --run-dir")
         if path.exists() and any(p.name != cls.JOB_LOG for p in path.iterdir()):
             raise RunError(f"{path}: already exists and is not empty; choose a new --run-dir")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except (NotADirectoryError, FileExistsError) as exc:  # a file where a folder should be
+            raise RunError(f"{path}: cannot be a run directory ({exc.strerror})") from exc
+        except OSError as exc:  # a full disk, a read-only home: a failure, not bad input
+            raise naming(exc, path) from exc
         return cls(path)
 
     @classmethod
@@ -125,13 +138,45 @@ class RunDir:
     # metrics ---------------------------------------------------------------------------------
     def append_metrics(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True) + "\n"
-        with (self.path / self.METRICS).open("a") as handle:
-            handle.write(line)
-            handle.flush()
+        path = self.path / self.METRICS
+        try:
+            with path.open("a") as handle:
+                handle.write(line)
+                handle.flush()
+        except OSError as exc:
+            raise naming(exc, path) from exc
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All complete metric lines; a line still being written is skipped."""
         return MetricsTail(self).read()
+
+    def rewind_metrics(self, step: int, epochs: int) -> list[dict[str, Any]]:
+        """Keep only the history up to a checkpoint (train lines up to `step`, the first
+        `epochs` epoch lines) and return it.
+
+        A job killed after its last checkpoint logged steps that its resumption trains again;
+        without this the curves would step back and repeat. The log is replaced atomically
+        (watchers see a new file and read it again from the start).
+        """
+        kept = [
+            r for r in self.read_metrics()
+            if (r.get("kind") == "epoch" and _number(r.get("epoch")) <= epochs)
+            or (r.get("kind") != "epoch" and _number(r.get("step")) <= step)
+        ]  # fmt: skip
+        if (self.path / self.METRICS).exists():
+            text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+            atomic_write_bytes(self.path / self.METRICS, text.encode())
+        return kept
+
+    def remove_temp_files(self) -> list[Path]:
+        """Delete temp files a killed writer left behind (e.g. a half-written checkpoint).
+
+        Only safe while nobody writes this run: call it holding the training slot.
+        """
+        removed = [p for p in self.path.iterdir() if is_temp_file(p)] if self.path.is_dir() else []
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
 
     # stopping --------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -146,20 +191,23 @@ class MetricsTail:
     since the last one, so a live panel polling every second does not re-read the whole log.
 
     A line still being written (no newline yet) is left for the next read; a malformed
-    complete line is skipped.
+    complete line is skipped. A log replaced by `RunDir.rewind_metrics` (a new file) is read
+    again from its start.
     """
 
     def __init__(self, run: RunDir):
         self.path = run.path / RunDir.METRICS
         self.records: list[dict[str, Any]] = []
         self._offset = 0
+        self._inode: int | None = None
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete record so far (the same list object, grown in place)."""
         try:
             with self.path.open("rb") as handle:
-                if handle.seek(0, os.SEEK_END) < self._offset:  # replaced: start again
-                    self.records, self._offset = [], 0
+                inode = os.fstat(handle.fileno()).st_ino
+                if inode != self._inode or handle.seek(0, os.SEEK_END) < self._offset:
+                    self.records, self._offset, self._inode = [], 0, inode  # replaced: again
                 handle.seek(self._offset)
                 chunk = handle.read()
         except FileNotFoundError:
@@ -172,6 +220,11 @@ class MetricsTail:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
         return self.records
+
+
+def _number(value: Any) -> float:
+    """A metric line's step or epoch; a line without a usable one sorts last (dropped)."""
+    return float(value) if isinstance(value, int | float) else float("inf")
 
 
 def _read_json_or_error(path: Path) -> dict[str, Any]:

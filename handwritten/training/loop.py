@@ -8,6 +8,7 @@ run is a `_Run`; what moves is a `_Tracker`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -22,12 +23,17 @@ import numpy as np
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import evaluate
 from handwritten.models.architectures import count_parameters, create_model, split_model
-from handwritten.models.checkpoint import load_checkpoint, restore_opt_state, save_checkpoint
+from handwritten.models.checkpoint import (
+    Restored,
+    load_checkpoint,
+    restore_opt_state,
+    save_checkpoint,
+)
 from handwritten.models.inference import infer
 from handwritten.models.layer_spec import SHORTCUTS
 from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
-from handwritten.storage.runs import RunDir
+from handwritten.storage.runs import STATES, RunDir
 from handwritten.training.config import TrainConfig
 from handwritten.training.step import StepSpec, TrainState, prepare_step, train_step
 from handwritten.training.stopping import StopSignal
@@ -117,13 +123,17 @@ def fit(
     Honours `stop` between steps (the last checkpoint stays valid) and ends a run whose loss
     becomes NaN or infinite as "diverged". Exceptions mark the run "failed" and propagate.
     With `resume`, training continues from the run's checkpoint (weights, optimizer state) at
-    the start of the first epoch it had not completed; metrics are appended. With `init_from`
-    (a checkpoint of the same architecture), training starts from its weights (fine-tuning).
+    the step it was taken; metrics logged after it are dropped, the rest appended to. With
+    `init_from` (a checkpoint of the same architecture), training starts from its weights.
     `facts` are recorded in ``facts.json`` beside the data sizes.
     """
     config.validate().check_data(len(train))
     train, test = train.subset(config.train_subset), test.subset(config.test_subset)
     enable_compile_cache()
+    # A resumption that cannot start (no checkpoint, a damaged one) fails here, before the
+    # status changes: a run keeps the first cause it ended with.
+    restored = load_checkpoint(run.checkpoint_path) if resume else None
+    previous = run.status() if resume else None
     if not resume:
         run.write_config(config.to_dict())
         origin = {"init_from": str(init_from)} if init_from else {}
@@ -133,15 +143,34 @@ def fit(
     run.set_status("running", device=device, total_steps=total_steps, resumed=resume)
     try:
         session, tracker, state = _initialise(
-            config, run, train, test, stop or StopSignal(run), on_progress, device, resume,
+            config, run, train, test, stop or StopSignal(run), on_progress, device, restored,
             init_from,
         )  # fmt: skip
+    except BaseException as exc:
+        _record_failure(run, exc, previous)
+        raise
+    try:
         with session.stop.handling_signals():
             state = _train_epochs(session, tracker, state)
         return _finish(session, tracker, state)
     except BaseException as exc:
-        run.set_status("failed", f"{type(exc).__name__}: {exc}")
+        _record_failure(run, exc, None)
         raise
+
+
+def _record_failure(run: RunDir, exc: BaseException, previous: dict[str, Any] | None) -> None:
+    """Mark the run failed; a resumption that never started puts back the status it had (its
+    first cause), noting why it could not resume.
+
+    Best effort: on a full disk this write fails too, and must not hide the cause (the run then
+    reads as interrupted, and resumes from its last checkpoint).
+    """
+    cause = f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(OSError):
+        if previous and previous.get("state") in STATES:
+            run.set_status(previous["state"], str(previous.get("reason", "")), resume_error=cause)
+        else:
+            run.set_status("failed", cause)
 
 
 def _initialise(
@@ -152,21 +181,20 @@ def _initialise(
     stop: StopSignal,
     on_progress: ProgressFn | None,
     device: str,
-    resume: bool,
+    restored: Restored | None,
     init_from: Path | None,
 ) -> tuple[_Run, _Tracker, TrainState]:
     """The model (fresh, another run's weights, or this run's checkpoint), step and tracker."""
     placement = Placement.create()
     steps_per_epoch = len(train) // config.batch_size
     restore = None
-    if resume:
-        restored = load_checkpoint(run.checkpoint_path)
-        model = restored.model
+    if restored is not None:
+        model, payload = restored.model, restored.payload
 
         def restore(template: Any) -> Any:
-            return restore_opt_state(restored.payload, template)
+            return restore_opt_state(payload, template)
 
-        tracker = _resumed_tracker(run, int(restored.meta.get("epoch", 0)), steps_per_epoch)
+        tracker = _resumed_tracker(run, restored.meta, steps_per_epoch)
     else:
         if init_from is not None:
             model = load_checkpoint(init_from).model
@@ -190,13 +218,22 @@ def _initialise(
     return session, tracker, state
 
 
-def _resumed_tracker(run: RunDir, start_epoch: int, steps_per_epoch: int) -> _Tracker:
-    """Continue at the first epoch the checkpoint had not completed, with its history."""
-    history = run.read_metrics()
+def _resumed_tracker(run: RunDir, meta: dict[str, Any], steps_per_epoch: int) -> _Tracker:
+    """Continue exactly where the checkpoint was taken: its step, within its epoch.
+
+    Its epoch's permutation and every step's random key follow from the seed, so the run goes
+    on as if it had never stopped. The metrics a killed job logged after its checkpoint are
+    dropped (those steps are trained again), so the curves never step back.
+    """
+    start_epoch = int(meta.get("epoch", 0))
+    step = int(meta.get("step", start_epoch * steps_per_epoch))
+    if not 0 <= step - start_epoch * steps_per_epoch < steps_per_epoch:
+        step = start_epoch * steps_per_epoch  # an older or odd checkpoint: its epoch's start
+    history = run.rewind_metrics(step, start_epoch)
     accuracies = [float(r["test_accuracy"]) for r in history if r.get("kind") == "epoch"]
     elapsed_before = max((float(r.get("elapsed", 0)) for r in history), default=0.0)
     return _Tracker(
-        step=start_epoch * steps_per_epoch,
+        step=step,
         start_epoch=start_epoch,
         started=time.perf_counter() - elapsed_before,
         elapsed_before=elapsed_before,
@@ -228,7 +265,8 @@ def _one_epoch(
         jax.random.fold_in(session.shuffle_key, epoch), len(session.train)
     )
     order = session.placement.replicate(np.asarray(permutation))
-    for index in range(session.steps_per_epoch):
+    first = tracker.step - epoch * session.steps_per_epoch  # > 0 only when resuming mid-epoch
+    for index in range(max(first, 0), session.steps_per_epoch):
         if session.stop:
             tracker.end("stopped", session.stop.reason)
             return state, False

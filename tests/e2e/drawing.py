@@ -14,7 +14,7 @@ ZERO = [[(160, 50), (230, 100), (235, 220), (160, 275), (90, 220), (85, 100), (1
 
 def canvas(page: Page) -> Locator:
     locator = page.locator("canvas.upper-canvas")
-    expect(locator).to_be_visible(timeout=30_000)
+    expect(locator).to_be_visible(timeout=60_000)
     return locator
 
 

@@ -26,12 +26,12 @@ CELL_CENTRE = """([pred, truth]) => {
 
 def test_clicking_a_confusion_cell_shows_its_misread_images(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/data")
-    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("The average digit")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The average digit")).to_be_visible(timeout=60_000)
     page.get_by_role("tab", name="mistakes").click()
     # The shipped model misreads many synthetic digits; the worst cell is chosen at first.
     expect(page.get_by_text(re.compile(r"misread as \d"))).to_be_visible(timeout=60_000)
-    page.wait_for_function(f"({COUNTS})() !== null", timeout=30_000)
+    page.wait_for_function(f"({COUNTS})() !== null", timeout=60_000)
     counts = page.evaluate(COUNTS)
     mistakes = sorted(
         ((counts[t][p], t, p) for t in range(10) for p in range(10) if t != p and counts[t][p]),
@@ -42,9 +42,9 @@ def test_clicking_a_confusion_cell_shows_its_misread_images(page: Page, app_url:
     x, y = page.evaluate(CELL_CENTRE, [predicted, true])
     page.mouse.click(x, y)
     heading = re.compile(rf"{count} test images? of {true} misread as {predicted},")
-    expect(page.get_by_text(heading)).to_be_visible(timeout=20_000)
+    expect(page.get_by_text(heading)).to_be_visible(timeout=60_000)
     tiles = page.locator('[data-testid="stPlotlyChart"]').last.locator(".annotation-text")
-    expect(tiles).to_have_count(min(count, 40), timeout=20_000)
+    expect(tiles).to_have_count(min(count, 40), timeout=60_000)
     expect(tiles.first).to_contain_text(re.compile(r"#\d+"))
     expect(page.get_by_role("combobox", name="True digit")).to_have_value(str(true))
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -11,14 +11,14 @@ from .drawing import ONE, draw, prediction
 def test_save_a_corrected_drawing(page: Page, app_url: str) -> None:
     page.goto(app_url)
     draw(page, ONE)
-    expect(prediction(page)).to_have_text("Prediction1", timeout=20_000)
+    expect(prediction(page)).to_have_text("Prediction1", timeout=60_000)
     # Say it is really a 7 (a European 7 drawn as a bare stroke, say) and save it.
     page.get_by_label("This digit is").click()
     page.get_by_role("option", name="7", exact=True).click()
     page.get_by_role("button", name="Save sample").click()
-    expect(page.get_by_text("as 7 (1 samples of 7)")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("as 7 (1 samples of 7)")).to_be_visible(timeout=60_000)
     save_screenshot(page, "draw-save-sample")
     page.get_by_role("link", name="Samples").click()
-    expect(page.get_by_role("heading", name="My samples")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("heading", name="My samples")).to_be_visible(timeout=60_000)
     page.get_by_text("7 (1)").click()
-    expect(page.get_by_text("#1", exact=True)).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("#1", exact=True)).to_be_visible(timeout=60_000)

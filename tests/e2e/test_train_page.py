@@ -14,10 +14,10 @@ POINTS = """() => {
 
 def test_start_watch_and_stop_a_run(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/train")
-    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
     page.get_by_label("Epochs", exact=True).fill("100")
     page.get_by_role("button", name="Start training").click()
-    expect(page.get_by_text("status: running")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("status: running")).to_be_visible(timeout=60_000)
     # The live chart grows as the job appends metrics (Plotly 6 keeps points in _fullData).
     page.wait_for_function(f"({POINTS})() >= 2", timeout=60_000)
     seen = page.evaluate(POINTS)
@@ -25,6 +25,6 @@ def test_start_watch_and_stop_a_run(page: Page, app_url: str) -> None:
     expect(page.get_by_text("images/s")).to_be_visible()
     save_screenshot(page, "train-running")
     page.get_by_role("button", name="Stop training").click()
-    expect(page.get_by_text("The run stopped")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("The run stopped")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("status: stopped")).to_be_visible()
     save_screenshot(page, "train-stopped")
