@@ -731,7 +731,7 @@ def test_optimizer_state_saved_by_leaf_index_still_loads(tmp_path: Path) -> None
 
 
 def test_deleting_a_broken_promoted_run_resets_the_active_model(tmp_path: Path) -> None:
-    from handwritten.jobs.monitor import delete_run
+    from handwritten.jobs.history import delete_run
 
     run = mlp_run(runs_dir(), "broken")
     promote(run.path)

@@ -616,3 +616,24 @@ def test_archive_with_too_many_files(store: SampleStore, monkeypatch: pytest.Mon
     with pytest.raises(SampleError, match="more than 2 files"):
         store.import_zip(make_zip(members))
     assert len(store) == 0
+
+
+def test_a_version_1_store_is_upgraded_and_its_samples_recognised(tmp_path: Path) -> None:
+    """Stores from before the digest column gain it, filled in for the samples they hold."""
+    path = tmp_path / "old.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(
+            "CREATE TABLE samples (id INTEGER PRIMARY KEY AUTOINCREMENT, label INTEGER NOT NULL,"
+            " created REAL NOT NULL, source TEXT NOT NULL DEFAULT '', raw_png BLOB NOT NULL,"
+            " image28 BLOB NOT NULL); PRAGMA user_version = 1;"
+        )
+        image28 = as_u8(preprocess(ONE).digits[0].centred).tobytes()
+        db.execute("INSERT INTO samples (label, created, source, raw_png, image28) VALUES "
+                   "(1, 0, 'one.png', ?, ?)", (ONE, image28))  # fmt: skip
+        db.commit()
+    assert SampleStore(path, read_only=True).counts()[1] == 1  # readable as it is
+    assert user_version(path) == 1, "a read-only store is never upgraded"
+    store = SampleStore(path)
+    assert user_version(store.path) == SCHEMA_VERSION
+    archive = make_zip({"labels.csv": labels_csv(("one.png", "1")), "one.png": ONE})
+    assert store.import_archive(archive).duplicates == 1 and len(store) == 1
