@@ -5,7 +5,7 @@ import streamlit as st
 from handwritten.data.preprocess import MAX_UPLOAD_BYTES
 from handwritten.ui import state
 from handwritten.ui.cache import active_predictor
-from handwritten.ui.canvas import SCHEMES, drawing_canvas, forget_drawing
+from handwritten.ui.canvas import SCHEMES, canvas_buttons, drawing_canvas, forget_drawing
 from handwritten.ui.compare_view import compare_panel
 from handwritten.ui.page import setup_page
 from handwritten.ui.result import predict_or_explain, show_pipeline, show_prediction
@@ -17,26 +17,29 @@ st.title("Draw a digit")
 
 draw_tab, upload_tab = st.tabs([":material/draw: Draw", ":material/photo_camera: Upload a photo"])
 with draw_tab:
+    # On a phone the columns stack: canvas, Undo/Clear, then the answer, all on the first screen.
     left, right = st.columns([1, 1], gap="large")
     with left:
         image = drawing_canvas(st.session_state[state.BRUSH], st.session_state[state.SCHEME])
-        st.caption("Undo, redo and clear are in the canvas toolbar. Several digits work too.")
-        brush, scheme = st.columns(2)
-        brush.slider("Brush width", 5, 40, key=state.BRUSH)
-        scheme.selectbox("Colours", list(SCHEMES), key=state.SCHEME, on_change=forget_drawing)
-        st.toggle("How the model sees it", key=state.SHOW_PIPELINE)
-        st.toggle("Compare models", key=state.COMPARE, help="Every registered model's answer")
+        canvas_buttons()
     with right:
         drawn = None
         if image is None:
             st.metric("Prediction", "–")
-            st.info("Draw a digit on the canvas: the answer appears when you lift the pen.")
+            st.info("Draw a digit on the canvas (several work too): the answer appears when you "
+                    "lift the pen.")  # fmt: skip
         else:
             drawn = predict_or_explain(predictor, image, "The canvas sent an unreadable drawing")
             if drawn is not None:
                 show_prediction(drawn, key="draw")
                 if drawn.digits:
                     save_as(drawn, image)
+    with st.expander("Brush and colours", icon=":material/brush:"):
+        brush, scheme = st.columns(2)
+        brush.slider("Brush width", 5, 40, key=state.BRUSH)
+        scheme.selectbox("Colours", list(SCHEMES), key=state.SCHEME, on_change=forget_drawing)
+    st.toggle("How the model sees it", key=state.SHOW_PIPELINE)
+    st.toggle("Compare models", key=state.COMPARE, help="Every registered model's answer")
     if drawn is not None and drawn.digits and st.session_state[state.COMPARE]:
         st.subheader("Compare models")
         compare_panel(image)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from handwritten.ui import explain_view as view
+from handwritten.ui.mnist_view import mnist_ready
 from handwritten.ui.page import setup_page
 from handwritten.ui.result import predict_or_explain
 
@@ -11,7 +12,8 @@ st.title("Explain")
 view.require_explainable()
 active = view.model_view()
 predictor, model, layers = active.predictor, active.model, active.layers
-source = view.source_image()
+has_mnist = mnist_ready("The embedding map")
+source = view.source_image(has_mnist)
 prediction = None if source is None else predict_or_explain(predictor, source, "Cannot read it")
 if prediction is not None and not prediction.digits:
     st.info(f"Nothing to explain: {prediction.reason}.")
@@ -35,7 +37,7 @@ elif prediction is not None:
     with tabs[2]:
         view.filters_panel(model, layers)
     with tabs[3]:
-        view.feature_maps_panel(model, image)
+        view.feature_maps_panel(model, layers, image)
     with tabs[4]:
         view.saliency_panel(model, image, label)
     with tabs[5]:

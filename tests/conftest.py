@@ -41,9 +41,11 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def isolated_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compile_cache: Path, request
 ) -> Path:
-    """Every test gets its own HANDWRITTEN_HOME; real MNIST only for tests marked slow."""
+    """Every test gets its own HANDWRITTEN_HOME; real MNIST only for tests marked slow; pages
+    never fetch MNIST by themselves (a test that wants it turns it on, with a local source)."""
     home = tmp_path / "home"
     monkeypatch.setenv("HANDWRITTEN_HOME", str(home))
+    monkeypatch.setenv("HANDWRITTEN_MNIST_AUTOFETCH", "0")
     monkeypatch.setenv("HANDWRITTEN_COMPILE_CACHE", str(compile_cache))
     if request.node.get_closest_marker("slow") is None:
         monkeypatch.setenv("HANDWRITTEN_DATA_DIR", str(tmp_path / "no-mnist-here"))

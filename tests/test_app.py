@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,11 +45,12 @@ def seven(mode: str = "RGBA") -> Image.Image:
     return image
 
 
-def fake_canvas(at: AppTest, image: Image.Image) -> None:
-    """What streamlit-drawable-canvas 0.13 stores after a stroke (its private shape)."""
+def fake_canvas(at: AppTest, image: Image.Image, strokes: int = 1) -> None:
+    """What streamlit-drawable-canvas 0.13 stores after `strokes` strokes (its private shape)."""
     url = "data:image/png;base64," + base64.b64encode(png(image)).decode()
+    objects = [{"type": "path", "stroke": n} for n in range(strokes)]
     at.session_state[state.CANVAS] = {
-        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url},
+        "drawing": {"raw": {"objects": objects}, "data": url},
         "backgroundFit": None,
     }
     at.run()
@@ -86,6 +88,27 @@ def test_drawn_seven_is_read_and_survives_a_page_switch() -> None:
     at.switch_page("pages/train.py").run()
     at.switch_page("pages/draw.py").run()
     assert prediction(at) == "7"
+
+
+def canvas_button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def test_undo_redraws_without_the_last_stroke_and_clear_prompts_at_once() -> None:
+    at = app()
+    assert canvas_button(at, "Undo").disabled and canvas_button(at, "Clear").disabled
+    fake_canvas(at, seven(), strokes=2)
+    canvas_button(at, "Undo").click().run()
+    redrawn = at.session_state[state.CANVAS_INITIAL]
+    assert redrawn["objects"] == [{"type": "path", "stroke": 0}] and redrawn["redraw"] == 1
+    assert prediction(at) == "7", "until the canvas sends the redrawn image"
+    canvas_button(at, "Clear").click().run()
+    assert at.session_state[state.CANVAS_INITIAL]["objects"] == []
+    assert at.session_state[state.CANVAS_INITIAL]["redraw"] == 2, "a new drawing each time"
+    # The component still holds the old drawing until it sends the cleared one: ignored.
+    assert prediction(at) == "–" and canvas_button(at, "Undo").disabled
+    at.run()
+    assert prediction(at) == "–"
 
 
 def test_pipeline_toggle_shows_the_steps() -> None:

@@ -3,6 +3,7 @@ costs live, start a run from it; and the history's "Download ONNX"."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,7 +79,7 @@ def test_the_builder_shows_every_layers_shape_and_the_costs(timed) -> None:
     )
 
 
-def test_edit_as_text_or_layer_by_layer(timed) -> None:
+def test_edit_as_text_or_layer_by_layer(timed, synthetic_mnist: Path) -> None:
     at = builder_page()
     next(t for t in at.text_input if t.label == "Layer spec").input("conv3x3x8,relu,dense32").run()
     assert layer_fields(at) == ["conv3x3x8", "relu", "dense32"]
@@ -100,7 +101,7 @@ def test_edit_as_text_or_layer_by_layer(timed) -> None:
     assert not at.button(key="start_custom").disabled
 
 
-def test_a_bad_token_is_named_and_nothing_can_start(timed) -> None:
+def test_a_bad_token_is_named_and_nothing_can_start(timed, synthetic_mnist: Path) -> None:
     at = builder_page()
     next(t for t in at.text_input if t.label == "Layer spec").input("conv3x3x8,pool3x,dense4").run()
     assert [e.value for e in at.error] == [
@@ -109,7 +110,15 @@ def test_a_bad_token_is_named_and_nothing_can_start(timed) -> None:
     assert at.button(key="start_custom").disabled and not at.dataframe
 
 
-def test_start_training_from_the_builder(monkeypatch: pytest.MonkeyPatch, timed) -> None:
+def test_the_builder_waits_for_mnist(timed) -> None:
+    at = builder_page()  # no MNIST here (the suite does not fetch it by itself)
+    next(t for t in at.text_input if t.label == "Layer spec").input("dense32,relu").run()
+    assert not at.error and at.button(key="start_custom").disabled
+
+
+def test_start_training_from_the_builder(
+    monkeypatch: pytest.MonkeyPatch, timed, synthetic_mnist: Path
+) -> None:
     started: list[Any] = []
 
     def launch(config: Any) -> tuple[None, Any]:

@@ -11,7 +11,12 @@ import pytest
 from handwritten import figures
 from handwritten.data.preprocess import preprocess
 from handwritten.figures.colours import ACCENT
-from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
+from handwritten.figures.prediction import (
+    pipeline_steps,
+    probability_bars,
+    sample_counts,
+    to_display,
+)
 
 
 def test_probability_bars_highlight_the_winner() -> None:
@@ -70,3 +75,10 @@ def test_every_figure_takes_its_colours_from_the_one_palette() -> None:
     for module in sorted(folder.glob("*.py")):
         if module.name != "colours.py":
             assert not re.search(r'"#[0-9a-fA-F]{6}"|rgba\(', module.read_text()), module.name
+
+
+def test_sample_counts_axis_starts_at_zero_in_whole_samples() -> None:
+    empty = sample_counts([0] * 10).layout.yaxis
+    assert tuple(empty.range) == (0, 1.1) and empty.dtick == 1
+    some = sample_counts([0, 0, 0, 0, 0, 0, 0, 12, 0, 0]).layout.yaxis
+    assert tuple(some.range) == (0, pytest.approx(13.2)) and some.dtick == 3

@@ -13,10 +13,22 @@ import numpy as np
 import pytest
 
 from handwritten.cli import main
-from handwritten.jobs.launcher import launch, resume, run_state, stop
+from handwritten.jobs.launcher import (
+    NO_MESSAGE,
+    STARTING,
+    failure_reason,
+    launch,
+    resumable,
+    resume,
+    run_state,
+    run_status,
+    stop,
+)
 from handwritten.jobs.lock import JobRunningError, TrainingLock, current_job
 from handwritten.storage.runs import RunDir, RunError
 from handwritten.training.config import TrainConfig
+
+from .conftest import REPO
 
 CONFIG = TrainConfig(
     arch="mlp", epochs=400, batch_size=32, optimizer="adam", lr=1e-3, schedule="constant",
@@ -46,8 +58,10 @@ FREEZE_AFTER_STEP = "HANDWRITTEN_TEST_FREEZE_AFTER_STEP"
 FREEZE_HOOK = f"""
 import os
 import signal
+import sys
 
 if os.environ.get("{FREEZE_AFTER_STEP}"):
+    sys.path.insert(0, {str(REPO)!r})  # this checkout's package, not another install of it
     from handwritten.storage.runs import RunDir
 
     _append = RunDir.append_metrics
@@ -65,7 +79,10 @@ if os.environ.get("{FREEZE_AFTER_STEP}"):
 def freeze_jobs_after_step(step: int, hook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(FREEZE_HOOK)
-    paths = [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]
+    # The hook imports handwritten while `site` runs, before `-m` puts the working directory on
+    # sys.path: with the checkout under test first on PYTHONPATH, that import (and so the whole
+    # job) is this checkout's code even when the environment was installed from another one.
+    paths = [str(hook), str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     monkeypatch.setenv(FREEZE_AFTER_STEP, str(step))
 
@@ -192,3 +209,69 @@ def test_resume_refuses_finished_or_checkpointless_runs(synthetic_mnist: Path, t
     empty.set_status("stopped")
     with pytest.raises(RunError, match="no checkpoint"):
         resume(empty.path)
+
+
+def test_a_job_that_dies_before_training_is_failed_with_its_reason(tmp_path: Path) -> None:
+    """No MNIST on the machine: the job exits at once; the run says why and stays listed."""
+    process, run = launch(CONFIG, tmp_path / "run")
+    assert process.wait(timeout=120) == 2
+    state, reason = run_status(run)
+    assert state == "failed"
+    assert reason.startswith("MNIST train images not found in ") and "data fetch" in reason
+    assert not resumable(run), "nothing to resume: it never began"
+    assert run.settings() == CONFIG.to_dict(), "the launcher wrote its settings first"
+
+
+def test_a_setting_the_job_refuses_fails_the_run_with_the_reason(
+    synthetic_mnist: Path, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(CONFIG, batch_size=4096)  # more than the 512 images
+    process, run = launch(config, tmp_path / "run")
+    assert process.wait(timeout=120) == 2
+    state, reason = run_status(run)
+    assert state == "failed" and "batch" in reason, reason
+
+
+def test_a_run_marked_starting_reads_running_while_its_job_holds_the_slot(tmp_path: Path) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    run.write_config(CONFIG.to_dict())
+    run.set_status("running", STARTING, starting=True)
+    lock = TrainingLock.acquire()
+    lock.describe(run_dir=str(run.path), pid=os.getpid())
+    try:
+        assert run_status(run) == ("running", STARTING)
+    finally:
+        lock.release()
+    assert run_status(run) == ("failed", NO_MESSAGE)
+    run.set_status("running", "")  # the job began, then was killed: interrupted, not failed
+    assert run_status(run) == ("interrupted", "")
+
+
+@pytest.mark.parametrize(
+    ("log", "reason"),
+    [
+        ("handwritten train: MNIST train images not found in /x; run `handwritten data fetch`\n",
+         "MNIST train images not found in /x; run `handwritten data fetch`"),
+        ("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+         "ModuleNotFoundError: No module named 'jax'\n",
+         "ModuleNotFoundError: No module named 'jax'"),
+        ("handwritten data: could not fetch a. Tried:\n  url: down\nFix: do this\n",
+         "could not fetch a. Tried:"),
+        ("", NO_MESSAGE),
+    ],
+)  # fmt: skip
+def test_the_failure_reason_is_the_error_line_of_the_job_log(
+    tmp_path: Path, log: str, reason: str
+) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    (run.path / RunDir.JOB_LOG).write_text(log)
+    assert failure_reason(run) == reason
+
+
+def test_a_resume_that_died_before_it_began_can_be_resumed_again(tmp_path: Path) -> None:
+    run = RunDir.create("mlp", path=tmp_path / "run")
+    run.write_config(CONFIG.to_dict())
+    run.set_status("running", STARTING, starting=True, resuming=True)
+    assert run_state(run) == "failed" and not resumable(run)  # nothing to go on from yet
+    run.checkpoint_path.write_bytes(b"the checkpoint the first resume started from")
+    assert run_state(run) == "failed" and resumable(run)

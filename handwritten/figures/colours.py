@@ -11,6 +11,7 @@ ACCENT = "#4f46e5"  # indigo
 MUTED = "#c7d2fe"  # pale indigo, for what stands beside the accent
 WARN = "#dc2626"  # red
 INK = "black"  # marks drawn over a map: the drawing's star, its neighbours' rings
+FRAME = "#9ca3af"  # a thin grey frame around a picture that may be white (an opaque alpha)
 TRANSPARENT = "rgba(0,0,0,0)"
 
 # One colour per compared run (training curves), starting with the accent.

@@ -23,7 +23,10 @@ from handwritten.analysis.scores import CellExample
 from handwritten.figures.colours import ACCENT, MUTED, SEQUENTIAL, TRANSPARENT, WARN
 
 DIGITS = list(range(10))
-CAPTION_PX = 14  # height of one caption line under a tile
+# Height of one caption line under a tile, in the mosaic's pixels. The captions keep their font
+# size while a grid shrinks to a phone's width (to ~45%), so the room is sized for that: 24 px
+# still holds an 11 px line there.
+CAPTION_PX = 24
 GAP_PX = 6  # space between tiles
 
 
@@ -61,9 +64,9 @@ def class_balance_bars(train_counts: ArrayLike, test_counts: ArrayLike) -> go.Fi
         barmode="group",
         xaxis={"type": "category", "title": "digit"},
         yaxis={"title": "images", "showgrid": False},
-        legend={"orientation": "h", "y": 1.12, "x": 0},
+        legend={"orientation": "h", "y": -0.3, "x": 0},  # below: the toolbar sits on top
     )
-    return _layout(figure, 300, None)
+    return _layout(figure, 330, None)
 
 
 def _png_data_uri(rgba: np.ndarray) -> str:
@@ -163,8 +166,9 @@ def image_grid(
         hoverdistance=height * zoom // 2,
         dragmode=False,
         xaxis={"visible": False, "range": [0, grid_w], "constrain": "domain"},
-        yaxis={"visible": False, "range": [grid_h, 0], "scaleanchor": "x", "constrain": "domain"},
-    )
+        yaxis={"visible": False, "range": [grid_h, 0], "scaleanchor": "x", "constrain": "domain",
+               "constraintoward": "top"},  # narrower than drawn (a phone): keep it at the top
+    )  # fmt: skip
     return _layout(figure, grid_h + (50 if title else 20), title)
 
 
@@ -177,7 +181,7 @@ def mean_image_grid(means_khw: np.ndarray, counts: ArrayLike | None = None) -> g
     return image_grid(means_khw, captions, hovers=hovers, columns=10, tile_px=84)
 
 
-def example_grid(images_nhw: np.ndarray, indices: ArrayLike, columns: int = 10) -> go.Figure:
+def example_grid(images_nhw: np.ndarray, indices: ArrayLike, columns: int = 8) -> go.Figure:
     """Data-set images captioned with their index (``#123``), so one can be found again."""
     captions = [f"#{int(i)}" for i in np.asarray(indices).ravel()]
     return image_grid(images_nhw, captions, columns=columns, tile_px=64)
@@ -188,7 +192,7 @@ def _guess(digit: int, probability: float) -> str:
 
 
 def cell_grid(
-    images_nhw: np.ndarray, examples: Sequence[CellExample], columns: int = 7
+    images_nhw: np.ndarray, examples: Sequence[CellExample], columns: int = 5
 ) -> go.Figure:
     """Test images of a confusion cell, each captioned with its index and top guesses."""
     captions, hovers = [], []

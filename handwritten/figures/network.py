@@ -11,6 +11,7 @@ from handwritten.figures.colours import (
     ACCENT,
     DIGIT_COLOURS,
     DIVERGING,
+    FRAME,
     GRAY,
     INK,
     MAGNITUDE,
@@ -20,11 +21,14 @@ from handwritten.figures.colours import (
 
 
 def _square(figure: go.Figure, height: int) -> go.Figure:
+    """Square pixels, no axes, row 0 on top; narrower than drawn (a phone), it stays at the top."""
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="",
+                        constrain="domain")  # fmt: skip
     figure.update_yaxes(
-        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x"
-    )
+        showticklabels=False, showgrid=False, zeroline=False, ticks="", autorange="reversed",
+        scaleanchor="x", constrain="domain", constraintoward="top",
+    )  # fmt: skip
     return figure
 
 
@@ -35,14 +39,21 @@ def matrix_heatmap(
     text: bool = False,
     colorscale: str = GRAY,
     symmetric: bool = False,
+    axes: tuple[str, str] | None = None,
+    legend: str | None = None,
 ) -> go.Figure:
-    """A 2-D array as a heatmap, values on hover (and printed in cells with `text`)."""
+    """A 2-D array as a heatmap, values on hover (and printed in cells with `text`).
+
+    `axes` (x title, y title) labels the axes with their ticks; `legend` adds a colour bar with
+    that title, so a reader knows what a colour means.
+    """
     array = np.asarray(image, np.float64)
     bound = float(np.abs(array).max()) or 1.0
     trace = go.Heatmap(
         z=array,
         colorscale=colorscale,
-        showscale=False,
+        showscale=legend is not None,
+        colorbar=_colour_bar(legend),
         zmin=-bound if symmetric else None,
         zmax=bound if symmetric else None,
         hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
@@ -51,7 +62,28 @@ def matrix_heatmap(
     )
     figure = go.Figure(trace)
     figure.update_layout(title=title or None)
-    return _square(figure, 320)
+    _square(figure, 320)
+    if axes is not None:  # whole-pixel ticks: rows and columns are counted, not measured
+        figure.update_xaxes(
+            showticklabels=True, title_text=axes[0], ticks="outside", dtick=_tick(array.shape[1])
+        )
+        figure.update_yaxes(
+            showticklabels=True, title_text=axes[1], ticks="outside", dtick=_tick(array.shape[0])
+        )
+        figure.update_layout(margin={"l": 60, "r": 10, "t": 40, "b": 50})
+    return figure
+
+
+def _tick(count: int) -> int:
+    """A whole tick step giving at most about six ticks along `count` cells."""
+    return max(1, -(-count // 6))
+
+
+def _colour_bar(title: str | None, **extra: object) -> dict[str, object] | None:
+    """A slim colour bar whose title says what the colours measure."""
+    if title is None:
+        return None
+    return {"title": {"text": title, "side": "right"}, "thickness": 12, **extra}
 
 
 def heatmap_row(
@@ -62,19 +94,22 @@ def heatmap_row(
     colorscale: str = GRAY,
     text: bool = False,
     height: int = 300,
+    zrange: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """Several equally sized heatmaps side by side."""
+    """Several equally sized heatmaps side by side; `zrange` gives all of them one fixed scale
+    (else each is scaled to its own values)."""
     figure = make_subplots(rows=1, cols=len(images), subplot_titles=titles, horizontal_spacing=0.04)
     for column, image in enumerate(images, 1):
         array = np.asarray(image, np.float64)
         bound = float(np.abs(array).max()) or 1.0
+        low, high = zrange if zrange is not None else (-bound, bound) if symmetric else (None, None)
         figure.add_trace(
             go.Heatmap(
                 z=array,
                 colorscale=colorscale,
                 showscale=False,
-                zmin=-bound if symmetric else None,
-                zmax=bound if symmetric else None,
+                zmin=low,
+                zmax=high,
                 text=np.round(array, 2) if text else None,
                 texttemplate="%{text}" if text else None,
                 hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
@@ -83,20 +118,31 @@ def heatmap_row(
             col=column,
         )
     figure.update_yaxes(autorange="reversed")
+    figure.update_annotations(font_size=12)  # subplot titles: short, and small enough to fit
     return _square(figure, height)
 
 
 def rgba_channels(rgba: np.ndarray, gray: np.ndarray) -> go.Figure:
-    """The canvas's R, G, B and alpha channels and the grayscale channel made from them."""
+    """The canvas's R, G, B and alpha channels and the grayscale channel made from them, all on
+    one 0 (black) to 1 (white) scale: an opaque alpha is white, not an autoscaled grey."""
     channels = [rgba[..., i].astype(np.float64) / 255.0 for i in range(4)]
-    return heatmap_row([*channels, gray], ["red", "green", "blue", "alpha", "grayscale"])
+    figure = heatmap_row(
+        [*channels, gray], ["red", "green", "blue", "alpha", "gray"], zrange=(0.0, 1.0)
+    )
+    for index in range(1, 6):  # a frame, so that a white (opaque) alpha shows on a white page
+        axis = "" if index == 1 else str(index)
+        figure.add_shape(
+            type="rect", xref=f"x{axis} domain", yref=f"y{axis} domain", x0=0, x1=1, y0=0,
+            y1=1, line={"color": FRAME, "width": 1},
+        )  # fmt: skip
+    return figure
 
 
 def conv_step(step: ConvWindow) -> go.Figure:
     """Window, kernel and their products, with numbers, for one output pixel."""
     return heatmap_row(
         [step.window, step.kernel, step.products],
-        ["input window", "kernel", f"window × kernel → sum = {step.value:.2f}"],
+        ["window", "kernel", f"products: sum {step.value:.2f}"],  # short: fits a phone
         symmetric=True,
         colorscale=DIVERGING,
         text=True,
@@ -119,47 +165,88 @@ def mosaic(maps: np.ndarray, columns: int | None = None) -> np.ndarray:
 
 
 def filter_grid(filters: np.ndarray, title: str) -> go.Figure:
-    """Kernels (n, kh, kw) as one tiled heatmap; blue negative, red positive."""
+    """Kernels (n, kh, kw) as one tiled heatmap; blue negative, red positive, each kernel scaled
+    to its own largest weight (the colour bar says so)."""
     normalised = filters / (
         np.abs(filters).reshape(len(filters), -1).max(axis=1)[:, None, None] + 1e-9
     )
     figure = go.Figure(
         go.Heatmap(
-            z=mosaic(normalised),
+            z=mosaic(normalised, _wide_columns(len(filters))),
             colorscale=DIVERGING,
             zmid=0,
             zmin=-1,
             zmax=1,
-            showscale=False,
+            colorbar=_colour_bar(
+                "weight (÷ its max)", tickvals=[-1, 0, 1], ticktext=["−", "0", "+"]
+            ),
             hoverinfo="skip",
         )
     )
     figure.update_layout(title=title)
-    return _square(figure, 360)
+    return _square(figure, 330)
+
+
+def _wide_columns(count: int) -> int:
+    """Columns for a mosaic about 2.5 times as wide as tall: it fills the page's width."""
+    return max(1, min(count, int(np.ceil(np.sqrt(2.5 * count)))))
 
 
 def feature_maps(activation_hwc: np.ndarray, title: str, max_channels: int = 64) -> go.Figure:
-    """Every channel of a conv/pool activation (h, w, c), tiled, each scaled to its own max."""
+    """Every channel of a conv/pool activation (h, w, c), tiled about twice as wide as tall, each
+    scaled to its own max; the colour bar is that share, the caption under it the channel."""
     maps = np.moveaxis(activation_hwc[..., :max_channels], -1, 0).astype(np.float64)
     peak = np.abs(maps).reshape(len(maps), -1).max(axis=1)[:, None, None]
     figure = go.Figure(
         go.Heatmap(
-            z=mosaic(maps / (peak + 1e-9)), colorscale=MAGNITUDE, showscale=False, hoverinfo="skip"
+            z=mosaic(maps / (peak + 1e-9), _wide_columns(len(maps))),
+            colorscale=MAGNITUDE,
+            colorbar=_colour_bar("share of the map's max"),
+            hoverinfo="skip",
         )
     )
     figure.update_layout(title=title)
-    return _square(figure, 360)
+    return _square(figure, 330)
+
+
+def map_detail(map_hw: np.ndarray, title: str) -> go.Figure:
+    """One feature map, large, with pixel axes and its values in a colour bar."""
+    return matrix_heatmap(
+        map_hw, title, colorscale=MAGNITUDE, axes=("column", "row"), legend="activation"
+    )
+
+
+def kernel_detail(kernel_hw: np.ndarray, title: str) -> go.Figure:
+    """One filter's weights, numbers in the cells, red positive and blue negative."""
+    return matrix_heatmap(
+        kernel_hw, title, text=True, colorscale=DIVERGING, symmetric=True,
+        axes=("column", "row"), legend="weight",
+    )  # fmt: skip
+
+
+def kernel_strengths(norms_c: np.ndarray, title: str) -> go.Figure:
+    """How strongly one output channel reads each input map (its kernel's norm per input)."""
+    figure = go.Figure(
+        go.Bar(x=[str(i) for i in range(len(norms_c))], y=norms_c, marker_color=ACCENT)
+    )
+    figure.update_layout(
+        title=title, height=320, margin={"l": 60, "r": 10, "t": 40, "b": 50},
+        xaxis={"type": "category", "title": "input map (channel of the layer before)"},
+        yaxis={"title": "strength (kernel norm)"},
+    )  # fmt: skip
+    return figure
 
 
 def top_units(values: np.ndarray, title: str, k: int = 20) -> go.Figure:
-    """The k most active units of a dense layer."""
+    """The k most active units of a dense layer, labelled by their number."""
     order = np.argsort(values)[::-1][:k]
     figure = go.Figure(go.Bar(x=[f"#{i}" for i in order], y=values[order], marker_color=ACCENT))
     figure.update_layout(
         title=title,
-        height=260,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis={"type": "category"},
+        height=280,
+        margin={"l": 60, "r": 10, "t": 40, "b": 50},
+        xaxis={"type": "category", "title": "unit (most active first)"},
+        yaxis={"title": "activation"},
     )
     return figure
 
@@ -267,6 +354,7 @@ def probe_heatmap(grid: ProbeGrid, title: str, x_title: str, y_title: str) -> go
         height=360,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis_title=x_title,
-        yaxis_title=y_title,
+        # First row on top: "down (px)" grows downwards, thin-to-thick reads top to bottom.
+        yaxis={"title": y_title, "autorange": "reversed"},
     )
     return figure

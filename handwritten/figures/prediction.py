@@ -109,20 +109,24 @@ def training_curves(runs: dict[str, list[dict]]) -> go.Figure:
     figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
     figure.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    figure.update_layout(
-        height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    figure.update_layout(  # a tall top margin: the toolbar sits above the subplot titles
+        height=360, margin={"l": 10, "r": 10, "t": 70, "b": 10},
         legend={"orientation": "h", "y": -0.25}, plot_bgcolor=TRANSPARENT,
     )  # fmt: skip
+    figure.update_annotations(yshift=4)
     return figure
 
 
 def sample_counts(counts: list[int]) -> go.Figure:
-    """Personal samples per digit."""
+    """Personal samples per digit; the count axis starts at 0 and steps by whole samples (an
+    empty store shows 0 to 1, not Plotly's -1 to 1)."""
     figure = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=counts, marker_color=ACCENT))
+    top = max(max(counts, default=0), 1)
     figure.update_layout(
         height=220,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"type": "category", "title": "digit"},
-        yaxis={"title": "samples"},
-    )
+        yaxis={"title": "samples", "range": [0, top * 1.1], "tickformat": "d",
+               "dtick": max(1, -(-top // 5))},
+    )  # fmt: skip
     return figure

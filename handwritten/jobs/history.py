@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from handwritten.jobs.launcher import run_state
+from handwritten.jobs.launcher import resumable, run_state, run_status
 from handwritten.models.store import promoted_checkpoint, reset_active
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir, RunError, list_runs
@@ -29,7 +29,9 @@ class RunRow:
     optimizer: str | None
     augment: bool | None
     n_train: int | None  # training images actually used (a fact, not a setting)
-    state: str  # a run state, or "interrupted" (see `handwritten.jobs.launcher.run_state`)
+    state: str  # a run state, or "interrupted" (see `handwritten.jobs.launcher.run_status`)
+    reason: str  # why it ended that way ("" when there is nothing to say)
+    resumable: bool  # `handwritten.jobs.launcher.resume` would continue it
     test_accuracy: float | None
     duration_seconds: float | None
     images_per_second: float | None
@@ -46,6 +48,7 @@ def history(root: Path | None = None) -> list[RunRow]:
             settings, facts, summary = run.settings(), run.facts(), run.summary() or {}
         except RunError:
             continue  # a run being written or damaged: it shows once readable
+        state, reason = run_status(run)
         rows.append(
             RunRow(
                 run_id=run.id,
@@ -57,7 +60,9 @@ def history(root: Path | None = None) -> list[RunRow]:
                 optimizer=settings.get("optimizer"),
                 augment=settings.get("augment"),
                 n_train=facts.get("n_train"),
-                state=run_state(run),
+                state=state,
+                reason=reason,
+                resumable=resumable(run),
                 test_accuracy=summary.get("test_accuracy"),
                 duration_seconds=summary.get("duration_seconds"),
                 images_per_second=summary.get("train_images_per_second"),

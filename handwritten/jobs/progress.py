@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handwritten.jobs.launcher import run_state
+from handwritten.jobs.launcher import run_status
 from handwritten.jobs.lock import current_job
-from handwritten.storage.runs import MetricsTail, RunDir, RunError
+from handwritten.storage.runs import FINAL_STATES, MetricsTail, RunDir, RunError
 
 Record = Mapping[str, Any]
 
@@ -34,7 +34,8 @@ class Progress:
     images_per_second: float
     device: str
     loss: float | None
-    test_accuracy: float | None
+    test_accuracy: float | None  # the final evaluation once the run ended, else the last epoch's
+    stopping: bool = False  # running, and someone asked it to stop
 
     @property
     def fraction(self) -> float:
@@ -69,13 +70,13 @@ def progress(run: RunDir, records: MetricsTail | Sequence[Record] | None = None)
     total = int(last.get("total_steps") or status.get("total_steps") or 0)
     step = int(last.get("step", 0))
     rate = float(last.get("images_per_second") or 0.0)
-    state = run_state(run)
+    state, reason = run_status(run)
     eta = None
     if state == "running" and rate > 0 and total:
         eta = (total - step) * int(config.get("batch_size", 1)) / rate
     return Progress(
         state=state,
-        reason=str(status.get("reason", "")),
+        reason=reason,
         step=step,
         total_steps=total,
         epoch=float(last.get("epoch", 0.0)),
@@ -85,8 +86,22 @@ def progress(run: RunDir, records: MetricsTail | Sequence[Record] | None = None)
         images_per_second=rate,
         device=str(status.get("device", "")),
         loss=last.get("loss"),
-        test_accuracy=float(epoch["test_accuracy"]) if epoch else None,
+        test_accuracy=_test_accuracy(run, state, epoch),
+        stopping=state == "running" and run.stop_requested(),
     )
+
+
+def _test_accuracy(run: RunDir, state: str, epoch: Record | None) -> float | None:
+    """What the history shows for an ended run (its summary's final evaluation, which for a
+    stopped run is of the weights it stopped with), else the last epoch's."""
+    if state in FINAL_STATES:
+        try:
+            final = (run.summary() or {}).get("test_accuracy")
+        except RunError:
+            final = None
+        if final is not None:
+            return float(final)
+    return float(epoch["test_accuracy"]) if epoch else None
 
 
 def live_run() -> RunDir | None:

@@ -20,6 +20,7 @@ from handwritten.models.store import active_version
 from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
 from handwritten.ui.cache import mnist_split
+from handwritten.ui.mnist_view import mnist_ready
 
 # Session-state keys of this page (widget keys, and the browser's page number).
 BROWSE_SET = "data_browse_set"
@@ -59,16 +60,13 @@ def _mnist(directory: str) -> Mnist:
 
 
 def mnist() -> Mnist | None:
-    """MNIST with its statistics, or None after telling the user how to get it."""
+    """MNIST with its statistics, or None after showing how getting it goes (the MNIST panel)."""
+    if not mnist_ready("The Data page"):
+        return None
     try:
         return _mnist(str(data_dir()))
     except DataError as error:
-        st.warning(
-            "MNIST is not on this machine yet. Run `handwritten data fetch` in a terminal "
-            "(it downloads and verifies the four files), then reload this page.",
-            icon=":material/download:",
-        )
-        st.caption(str(error))
+        st.error(f"MNIST is here but cannot be read: {error}", icon=":material/error:")
         return None
 
 
@@ -99,8 +97,9 @@ def balance_panel(data: Mnist) -> None:
         "digit's share: with classes this even, plain accuracy is a fair summary."
     )
     st.plotly_chart(
-        plots.class_balance_bars(data.train_counts, data.test_counts), key="data_balance"
-    )
+        plots.class_balance_bars(data.train_counts, data.test_counts), key="data_balance",
+        config=STILL,
+    )  # fmt: skip
 
 
 def means_panel(data: Mnist) -> None:
@@ -132,9 +131,10 @@ def browse_panel(data: Mnist) -> None:
         "Set", ["train", "test"], default="train", required=True, key=BROWSE_SET,
         on_change=_first_page,
     )  # fmt: skip
-    digit = right.segmented_control(
-        "Digit", DIGITS, default=0, required=True, key=BROWSE_DIGIT, on_change=_first_page
-    )
+    digit = right.segmented_control(  # wraps on a phone instead of hiding 8 and 9
+        "Digit", DIGITS, default=0, required=True, key=BROWSE_DIGIT, on_change=_first_page,
+        wrap=True,
+    )  # fmt: skip
     split = data.train if name == "train" else data.test
     pages = dataset.page_count(split.labels_n, digit)
     page = min(st.session_state[BROWSE_PAGE], pages - 1)
@@ -208,8 +208,8 @@ def cell_panel(test: Split, model_scores: scores.ModelScores) -> None:
         support = dataset.class_counts(test.labels_n)
         st.plotly_chart(
             plots.per_class_accuracy_bars(evaluation.per_class_accuracy, support),
-            key="data_per_class",
-        )
+            key="data_per_class", config=STILL,
+        )  # fmt: skip
         st.caption("Click a cell of the matrix, or choose one here:")
         pick_true, pick_predicted = st.columns(2)
         pick_true.selectbox("True digit", DIGITS, key=CELL_TRUE)

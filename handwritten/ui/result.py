@@ -10,6 +10,9 @@ from handwritten.data.preprocess import ImageError
 from handwritten.figures.prediction import pipeline_steps, probability_bars, to_display
 from handwritten.recognition.predictor import Prediction, Predictor
 
+STILL = {"displayModeBar": False}  # bars with nothing to zoom: no toolbar over their labels
+TILE = 104  # CSS pixels of one preprocessing step's image: three fit a phone's width
+
 
 def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Prediction | None:
     """Predict, or show why the input cannot be read (and keep the page working)."""
@@ -35,22 +38,20 @@ def show_prediction(prediction: Prediction, *, key: str) -> None:
     else:
         st.caption(f"Confidence {prediction.confidence:.1%}")
     if len(prediction.per_digit) == 1:
-        st.plotly_chart(probability_bars(prediction.probabilities), key=f"{key}_bars")
+        st.plotly_chart(probability_bars(prediction.probabilities), key=f"{key}_bars", config=STILL)
     else:
         assert prediction.preprocessed is not None
-        columns = st.columns(len(prediction.per_digit))
-        for column, digit, crop in zip(
-            columns, prediction.per_digit, prediction.preprocessed.digits, strict=True
-        ):
-            with column:
-                st.image(
-                    to_display(crop.centred, 84), caption=f"{digit.label} ({digit.confidence:.0%})"
-                )
+        crops = prediction.preprocessed.digits
+        st.image(
+            [to_display(crop.centred, 84) for crop in crops],
+            caption=[f"{d.label} ({d.confidence:.0%})" for d in prediction.per_digit],
+        )
         with st.expander("Probabilities per digit"):
             for index, digit in enumerate(prediction.per_digit):
                 st.plotly_chart(
                     probability_bars(digit.probabilities, f"digit {index + 1}"),
                     key=f"{key}_bars_{index}",
+                    config=STILL,
                 )
 
 
@@ -60,8 +61,9 @@ def show_pipeline(prediction: Prediction) -> None:
         return
     st.subheader("How the model sees it")
     steps = pipeline_steps(prediction.preprocessed)
-    for column, (caption, image) in zip(st.columns(len(steps)), steps, strict=True):
-        column.image(image, caption=caption, width="stretch")
+    # Fixed-size tiles flow in a row and wrap: a few hundred pixels on a phone, not a column
+    # of screen-wide images.
+    st.image([image for _, image in steps], caption=[c for c, _ in steps], width=TILE)
     st.caption(
         "Like MNIST: the ink is cropped, scaled to fit 20×20 keeping its shape, and placed in "
         "28×28 so its centre of mass is in the middle — so an off-centre or small digit still "

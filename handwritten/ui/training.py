@@ -1,4 +1,4 @@
-"""Train page panels: the new-run form, the live run (a polling fragment), the run history.
+"""Train page panels: the quick demo run, the new-run form, the live run (a polling fragment).
 
 Training never runs here: the form starts a job process through `handwritten.jobs.launcher`, and the
 panels only read run directories, so closing the tab or restarting the server loses nothing.
@@ -9,38 +9,35 @@ so the form offers exactly what validation and the CLI accept.
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from handwritten.data.mnist import TRAIN_SIZE
 from handwritten.data.samples import SampleStore
 from handwritten.figures.prediction import training_curves
 from handwritten.jobs import launcher as jobs
-from handwritten.jobs.history import RunRow, delete_run, history
 from handwritten.jobs.lock import current_job
 from handwritten.jobs.progress import Progress, live_run, progress
 from handwritten.models.architectures import CUSTOM, REGISTRY
-from handwritten.models.onnx_export import onnx_bytes
-from handwritten.models.store import ModelNotFoundError, load_model, promote
-from handwritten.storage.runs import PROMOTABLE_STATES, MetricsTail, RunDir, RunError
-from handwritten.training.config import LIMITS, OPTIMIZERS, PRESETS, TrainConfig, preset_for
+from handwritten.storage.runs import MetricsTail, RunDir, RunError
+from handwritten.training.config import (
+    DEMO_PRESET,
+    LIMITS,
+    OPTIMIZERS,
+    PRESETS,
+    TrainConfig,
+    preset_for,
+)
 from handwritten.training.finetune import MIN_SAMPLES, FinetuneConfig
 from handwritten.ui import builder_view, state
 
 POLL_TRAINING_S = 1.0  # the live panel while a job trains: the curve grows every second
 POLL_IDLE_S = 5.0  # otherwise: only to notice a job started elsewhere (another tab, the CLI)
-# RunRow field -> the history table's column label, in display order.
-COLUMNS = {
-    "run_id": "run", "arch": "arch", "layers": "layers", "epochs": "epochs",
-    "batch_size": "batch", "lr": "lr", "optimizer": "optimizer", "augment": "augment",
-    "n_train": "train images",
-    "state": "status", "test_accuracy": "test accuracy", "duration_seconds": "duration (s)",
-    "images_per_second": "images/s", "active": "active",
-}  # fmt: skip
+Start = Callable[[], tuple[subprocess.Popen[bytes], RunDir]]
 
 
 def _bounds(setting: str) -> tuple[int, int]:
@@ -78,17 +75,17 @@ def _validated(preset: TrainConfig, values: dict[str, Any]) -> TrainConfig | Non
         return None
 
 
-def _form_config(arch: str) -> TrainConfig | None:
+def _form_config(arch: str, data_ready: bool) -> TrainConfig | None:
     """The new-run form; returns a validated config when `Start training` was pressed."""
     preset = PRESETS[arch]
     with st.form(f"new_run_{arch}"):
         values = _settings(preset)
-        if not st.form_submit_button("Start training", type="primary"):
+        if not st.form_submit_button("Start training", type="primary", disabled=not data_ready):
             return None
     return _validated(preset, values)
 
 
-def _builder_config() -> TrainConfig | None:
+def _builder_config(data_ready: bool) -> TrainConfig | None:
     """Your own network: the builder, then the settings as plain widgets (not a form), so the
     memory and time figures follow the batch size and subset as they change."""
     plan = builder_view.network_builder()
@@ -98,7 +95,7 @@ def _builder_config() -> TrainConfig | None:
     if plan is not None:
         builder_view.cost_panel(plan, dataclasses.replace(preset, **values))
     pressed = st.button("Start training", type="primary", key="start_custom",
-                        disabled=plan is None)  # fmt: skip
+                        disabled=plan is None or not data_ready)  # fmt: skip
     return _validated(preset, values) if pressed else None
 
 
@@ -108,23 +105,44 @@ def _describe_arch(name: str) -> str:
     return f"{name}: {REGISTRY[name].description}"
 
 
-def new_run_form() -> None:
+def new_run_form(data_ready: bool) -> None:
+    """Architecture and settings of a new run (a preset's form, or the builder for `custom`);
+    starting waits until MNIST is here."""
     choices = [*REGISTRY, CUSTOM]
     arch = st.selectbox("Architecture", choices, index=choices.index("cnn"),
                         format_func=_describe_arch)  # fmt: skip
-    config = _builder_config() if arch == CUSTOM else _form_config(arch)
-    if config is None:
-        return
+    config = _builder_config(data_ready) if arch == CUSTOM else _form_config(arch, data_ready)
+    if config is not None:
+        _launch(lambda: jobs.launch(config))
+
+
+def demo_button(data_ready: bool) -> None:
+    """One click to see training happen: the demo preset, which finishes in about 20 s."""
+    demo = PRESETS[DEMO_PRESET]
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    if left.button("Quick demo run", icon=":material/play_arrow:", type="primary",
+                   disabled=not data_ready, width="stretch"):  # fmt: skip
+        _launch(lambda: jobs.launch(demo))
+    right.caption(
+        f"A small {demo.arch} on {demo.train_subset:,} images for {demo.epochs} epochs: about "
+        "20 s on a 2-core CPU, enough to watch the curves move."
+    )
+
+
+def _launch(start: Start) -> None:
+    """Start a job and watch it; a refusal (another job holds the machine) is shown in the live
+    panel, where people look for the run."""
     try:
-        _, run = jobs.launch(config)
+        _, run = start()
     except jobs.JobRunningError as error:
-        st.error(f"Not started: {error}.")
+        st.session_state[state.REFUSED] = f"Not started: {error}."
         return
+    st.session_state.pop(state.REFUSED, None)
     st.session_state[state.LAST_RUN] = str(run.path)
     st.toast(f"Started {run.id}")
 
 
-def finetune_form() -> None:
+def finetune_form(data_ready: bool) -> None:
     """Start fine-tuning the active model on the personal samples (a normal run)."""
     counts = SampleStore().counts()
     left, right = st.columns([1, 2], vertical_alignment="bottom")
@@ -136,17 +154,12 @@ def finetune_form() -> None:
         f"{sum(counts)} personal samples ({', '.join(f'{d}: {c}' for d, c in enumerate(counts))}"
         "). A quarter is held out to measure the gain; MNIST replay keeps what the model knows."
     )
-    if not st.button("Fine-tune on my samples", disabled=sum(counts) < MIN_SAMPLES):
-        if sum(counts) < MIN_SAMPLES:
+    too_few = sum(counts) < MIN_SAMPLES
+    if not st.button("Fine-tune on my samples", disabled=too_few or not data_ready):
+        if too_few:
             st.caption(f"Save at least {MIN_SAMPLES} samples on the Draw page first.")
         return
-    try:
-        _, run = jobs.launch_finetune("default", int(epochs))
-    except jobs.JobRunningError as error:
-        st.error(f"Not started: {error}.")
-        return
-    st.session_state[state.LAST_RUN] = str(run.path)
-    st.toast(f"Started {run.id}")
+    _launch(lambda: jobs.launch_finetune("default", int(epochs)))
 
 
 def _finetune_figures(run: RunDir) -> None:
@@ -203,27 +216,31 @@ def _metrics_tail(run: RunDir) -> MetricsTail:
 
 
 def live_panel() -> None:
-    """The watched run: polled every second while a job trains, every few seconds otherwise."""
+    """The watched run: polled every second while a job trains, every few seconds otherwise.
+    A start refused in this rerun is shown on top until the next one."""
+    refused = st.session_state.pop(state.REFUSED, None)
     if _job_running():
-        _live_while_training()
+        _live_while_training(refused)
     else:
-        _live_while_idle()
+        _live_while_idle(refused)
 
 
 @st.fragment(run_every=POLL_TRAINING_S)
-def _live_while_training() -> None:
-    _live_run_panel(training=True)
+def _live_while_training(refused: str | None) -> None:
+    _live_run_panel(True, refused)
 
 
 @st.fragment(run_every=POLL_IDLE_S)
-def _live_while_idle() -> None:
-    _live_run_panel(training=False)
+def _live_while_idle(refused: str | None) -> None:
+    _live_run_panel(False, refused)
 
 
-def _live_run_panel(training: bool) -> None:
+def _live_run_panel(training: bool, refused: str | None = None) -> None:
     """One poll of the watched run's files; never blocks the script."""
     if _job_running() != training:
         st.rerun()  # a job started or ended: the whole page reruns and picks the other cadence
+    if refused:
+        st.error(refused, icon=":material/block:")
     run = _watched_run()
     if run is None:
         st.caption("No training is running. Start one above, or from the CLI.")
@@ -248,101 +265,18 @@ def _live_run_panel(training: bool) -> None:
 
 def _run_outcome(run: RunDir, info: Progress) -> None:
     """Stop button while it trains; how it ended once it has."""
-    if info.state == "running":
+    if info.stopping:
+        st.info("Stopping… the run ends after its current step and keeps its checkpoint.",
+                icon=":material/hourglass_top:")  # fmt: skip
+    elif info.state == "running":
         st.button("Stop training", on_click=jobs.stop, args=(run,), type="secondary")
     elif info.state == "diverged":
         st.error(f"The run diverged: {info.reason}. Try a smaller learning rate.")
     elif info.state == "failed":
         st.error(f"The run failed: {info.reason}")
     elif info.state in ("stopped", "finished", "interrupted"):
-        accuracy = f" — test accuracy {info.test_accuracy:.2%}" if info.test_accuracy else ""
+        accuracy = (
+            f" — test accuracy {info.test_accuracy:.2%}" if info.test_accuracy is not None else ""
+        )
         st.success(f"The run {info.state}{accuracy}.")
         _finetune_figures(run)
-
-
-def _promote(path: str) -> None:
-    try:
-        promote(Path(path))
-        st.toast("The Draw page now uses this model.")
-    except ModelNotFoundError as error:
-        st.session_state[state.HISTORY_ERROR] = str(error)
-
-
-def _resume(path: str) -> None:
-    try:
-        jobs.resume(Path(path))
-        st.session_state[state.LAST_RUN] = path
-    except (jobs.JobRunningError, RunError) as error:
-        st.session_state[state.HISTORY_ERROR] = str(error)
-
-
-def _delete(paths: list[str]) -> None:
-    for path in paths:
-        try:
-            delete_run(RunDir(Path(path)))
-        except RunError as error:
-            st.session_state[state.HISTORY_ERROR] = str(error)
-
-
-def history_table(rows: list[RunRow]) -> pd.DataFrame:
-    """The history rows as the table shows them: labelled columns, without the paths."""
-    return pd.DataFrame(
-        [{label: getattr(row, field) for field, label in COLUMNS.items()} for row in rows],
-        columns=list(COLUMNS.values()),
-    )
-
-
-@st.fragment(run_every=3.0)
-def history_panel() -> None:
-    rows = history()
-    if not rows:
-        st.caption("No runs yet.")
-        return
-    event = st.dataframe(
-        history_table(rows), hide_index=True, on_select="rerun", selection_mode="multi-row",
-        key=state.HISTORY,
-        column_config={
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
-            "duration (s)": st.column_config.NumberColumn(format="%.0f"),
-            "images/s": st.column_config.NumberColumn(format="%.0f"),
-        },
-    )  # fmt: skip
-    if error := st.session_state.pop(state.HISTORY_ERROR, None):
-        st.error(error)
-    chosen = [rows[i] for i in event.selection.rows if i < len(rows)]
-    if not chosen:
-        st.caption("Select runs to compare their curves, use one as the model, or delete them.")
-        return
-    st.plotly_chart(
-        training_curves({r.run_id: RunDir(r.path).read_metrics() for r in chosen}),
-        key="history_curves",
-    )
-    _history_actions(chosen)
-
-
-def _onnx_of(run_path: str) -> bytes:
-    """The run's model as ONNX, made when the download is clicked (not on every rerun)."""
-    restored, _ = load_model(Path(run_path))
-    return onnx_bytes(restored.model)
-
-
-def _history_actions(chosen: list[RunRow]) -> None:
-    """Use one run's model, resume it, download it as ONNX, or delete the chosen runs."""
-    one = chosen[0] if len(chosen) == 1 else None
-    path = str(one.path) if one else ""
-    use, again, download, delete = st.columns(4)
-    download.download_button(
-        "Download ONNX", partial(_onnx_of, path), mime="application/octet-stream",
-        file_name=f"{one.run_id if one else 'model'}.onnx", on_click="ignore",
-        disabled=one is None or not (one.path / RunDir.CHECKPOINT).is_file(),
-        help="Takes (N, 28, 28, 1) float32 in [0, 1], white ink on black, after this project's "
-        "preprocessing; returns (N, 10) probabilities.",
-    )  # fmt: skip
-    use.button("Use this model", disabled=one is None or one.state not in PROMOTABLE_STATES,
-               on_click=_promote, args=(path,))  # fmt: skip
-    again.button("Resume", disabled=one is None or one.state not in jobs.RESUMABLE_STATES,
-                 on_click=_resume, args=(path,))  # fmt: skip
-    with delete.popover(f"Delete {len(chosen)} run(s)…"):
-        st.write("This deletes the run folders and their checkpoints. It cannot be undone.")
-        st.button("Yes, delete", type="primary", on_click=_delete,
-                  args=([str(r.path) for r in chosen],))  # fmt: skip

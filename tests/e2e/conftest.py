@@ -52,12 +52,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    home: Path, *, data_dir: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`streamlit run app.py` with its own HANDWRITTEN_HOME and a small synthetic MNIST (so
-    training jobs start fast); returns (process, base URL)."""
+    training jobs start fast), or the MNIST folder `data_dir`, and `env` on top; returns
+    (process, base URL)."""
     port = _free_port()
-    data = write_synthetic_mnist(home.parent / "mnist", n_train=2048, n_test=256)
-    env = os.environ | {"HANDWRITTEN_HOME": str(home), "HANDWRITTEN_DATA_DIR": str(data)}
+    data = data_dir or write_synthetic_mnist(home.parent / "mnist", n_train=2048, n_test=256)
+    env = (
+        os.environ
+        | {"HANDWRITTEN_HOME": str(home), "HANDWRITTEN_DATA_DIR": str(data)}
+        | (env or {})
+    )
     log_path = home.parent / f"streamlit-{port}.log"
     with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(

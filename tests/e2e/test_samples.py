@@ -16,7 +16,7 @@ def test_save_a_corrected_drawing(page: Page, app_url: str) -> None:
     page.get_by_label("This digit is").click()
     page.get_by_role("option", name="7", exact=True).click()
     page.get_by_role("button", name="Save sample").click()
-    expect(page.get_by_text("as 7 (1 samples of 7)")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("as 7 (1 sample of 7)")).to_be_visible(timeout=60_000)
     save_screenshot(page, "draw-save-sample")
     page.get_by_role("link", name="Samples").click()
     expect(page.get_by_role("heading", name="My samples")).to_be_visible(timeout=60_000)
