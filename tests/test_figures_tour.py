@@ -94,3 +94,12 @@ def test_dense_figure_goes_from_maps_to_probabilities(cnn, image28: np.ndarray) 
     np.testing.assert_allclose(probabilities.x, told.probabilities)
     winner = probabilities.marker.color[told.answer]
     assert [c for c in probabilities.marker.color].count(winner) == 1
+
+
+def test_dense_figure_without_a_hidden_dense_layer(image28: np.ndarray) -> None:
+    told = story.dense_story(create_model("custom", 0, "conv3x3x8,relu,pool2"), image28)
+    figure = tour.dense_figure(told)
+    assert not any("units" in title for title in titles(figure))
+    scores, probabilities = figure.data[2], figure.data[3]
+    np.testing.assert_allclose(scores.x, told.logits)
+    np.testing.assert_allclose(probabilities.x, told.probabilities)

@@ -265,3 +265,37 @@ def test_a_second_process_compiles_nothing(tmp_path: Path) -> None:
     second_hits, second_misses = run("second")
     assert first_hits == 0 and first_misses >= 2  # at least the train and eval steps
     assert second_misses == 0 and second_hits == first_misses
+
+
+def test_layers_resolve_to_a_custom_network_or_a_shortcut() -> None:
+    from handwritten.training.config import resolve_config
+
+    config = resolve_config(layers=" Conv3x3x8,ReLU,pool2 ")
+    assert (config.arch, config.layers) == ("custom", "conv3x3x8,relu,pool2")
+    assert dataclasses.replace(config, arch="cnn", layers=None) == PRESETS["cnn"]  # its recipe
+    assert resolve_config(layers="lenet") == PRESETS["lenet"]
+    resumed = resolve_config(base=config, epochs=9)
+    assert (resumed.layers, resumed.epochs) == ("conv3x3x8,relu,pool2", 9)
+    assert resolve_config(base=config, arch="mlp").layers is None
+    with pytest.raises(ValueError, match="not both"):
+        resolve_config(arch="mlp", layers="dense8")
+    with pytest.raises(ValueError, match="layer 2 'bogus': unknown layer"):
+        resolve_config(layers="relu,bogus")
+    with pytest.raises(ValueError, match="layers go with arch 'custom', not 'mlp'"):
+        dataclasses.replace(PRESETS["mlp"], layers="dense8").validate()
+    with pytest.raises(ValueError, match="or 'custom' with layers"):
+        dataclasses.replace(PRESETS["mlp"], arch="custom").validate()
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_custom_network_trains_and_records_its_spec(tmp_path: Path, splits) -> None:
+    spec = "conv3x3x8,relu,pool2,dense32,relu"
+    config = dataclasses.replace(TINY, arch="custom", layers=spec, epochs=2)
+    run = RunDir.create("custom", path=tmp_path / "custom")
+    result = fit(config, run, *splits)
+    assert result.state == "finished" and result.summary["test_accuracy"] > 0.9
+    assert result.summary["layers"] == spec
+    assert result.summary["parameters"] == 80 + 14 * 14 * 8 * 32 + 32 + 330
+    restored = load_checkpoint(run.checkpoint_path)
+    assert restored.arch == "custom" and restored.layers == spec
+    assert run.settings()["layers"] == spec

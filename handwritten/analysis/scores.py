@@ -18,8 +18,8 @@ from scipy.special import softmax
 from handwritten.analysis.dataset import PER_PAGE
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
-from handwritten.models.inference import infer_model
-from handwritten.models.store import load_model
+from handwritten.models.inference import class_scores
+from handwritten.models.store import load_any
 from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
 
@@ -68,8 +68,8 @@ def cached_probabilities(checkpoint: Path | FileVersion, split: Split) -> np.nda
     cached = _read_cached(path, len(split))
     if cached is not None:
         return cached
-    restored, _ = load_model(Path(version.path))
-    logits_nk = infer_model(restored.model, split.images_nhw)
+    model, _ = load_any(Path(version.path))
+    logits_nk = class_scores(model, split.images_nhw)
     probabilities_nk = softmax(logits_nk.astype(np.float64), axis=1).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, probabilities_nk, allow_pickle=False)

@@ -21,6 +21,7 @@ from handwritten.data.mnist import load_split
 from handwritten.evaluation import REALISTIC_SETS
 from handwritten.evaluation.metrics import Evaluation, evaluate_predictions
 from handwritten.models.architectures import DigitModel
+from handwritten.models.imported import ImportedModel
 from handwritten.recognition.predictor import Predictor
 
 CANVAS = 280
@@ -129,7 +130,7 @@ def realistic_predictions(
 
 
 def evaluate_realistic(
-    model: DigitModel, style: str, limit: int = 1000, seed: int = 0
+    model: DigitModel | ImportedModel, style: str, limit: int = 1000, seed: int = 0
 ) -> Evaluation:
     """Accuracy of `model` on the first `limit` MNIST test digits rendered in `style`."""
     test = load_split("test").subset(limit)

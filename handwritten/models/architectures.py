@@ -22,8 +22,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 from handwritten.models.convolution import lane_padded_conv
+from handwritten.models.layer_spec import SHORTCUTS, PlannedLayer, plan_layers
 from handwritten.models.normalization import batch_norm_relu
+from handwritten.models.pooling import avg_pool, max_pool
 
+CUSTOM = "custom"  # the architecture name of a network built from a layer spec
 LayerKind = Literal["input", "conv", "norm", "activation", "pool", "flatten", "dense", "dropout"]
 
 # MNIST pixel statistics, so callers pass raw [0, 1] images.
@@ -41,39 +44,9 @@ class Layer:
     module: str | None = None  # attribute name of the weights (e.g. "conv1"), if any
 
 
-@jax.custom_vjp
 def max_pool_2x2(x_nhwc: jax.Array) -> jax.Array:
-    """2x2 max pool by reshape (measured faster than reduce_window on XLA CPU).
-
-    Its gradient goes to the first maximum of each window (as in PyTorch and cuDNN) in one
-    elementwise pass; autodiff of the reshape-max split it between tied maxima with a count,
-    a sum and a division, which took a fifth of the LeNet training step on CPU. Reverse mode
-    only (a custom VJP): `jax.jvp`/`jax.jacfwd` through it raise.
-    """
-    n, h, w, c = x_nhwc.shape
-    return x_nhwc.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
-
-
-def _max_pool_fwd(x_nhwc: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-    pooled = max_pool_2x2(x_nhwc)
-    return pooled, (x_nhwc, pooled)
-
-
-def _max_pool_bwd(residuals: tuple[jax.Array, jax.Array], grad: jax.Array) -> tuple[jax.Array]:
-    x_nhwc, pooled = residuals
-    n, h, w, c = x_nhwc.shape
-    windows = x_nhwc.reshape(n, h // 2, 2, w // 2, 2, c)
-    taken = jnp.zeros(pooled.shape, bool)
-    parts = []
-    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
-        hit = (windows[:, :, dy, :, dx] == pooled) & ~taken
-        taken = taken | hit
-        parts.append(jnp.where(hit, grad, 0))
-    top, bottom = jnp.stack(parts[:2], axis=3), jnp.stack(parts[2:], axis=3)
-    return (jnp.stack([top, bottom], axis=2).reshape(n, h, w, c),)
-
-
-max_pool_2x2.defvjp(_max_pool_fwd, _max_pool_bwd)
+    """2x2 max pool by reshape, its gradient to the first maximum (`pooling.max_pool`)."""
+    return max_pool(x_nhwc, 2)
 
 
 def _standardise(x_nhwc: jax.Array) -> jax.Array:
@@ -84,6 +57,7 @@ class DigitModel(nnx.Module):
     """Base: `trace` records layers; `__call__` returns the logits (N, 10)."""
 
     arch: str = ""
+    layer_spec: str = ""  # the equivalent layer spec (`handwritten.models.layer_spec`)
 
     def trace(
         self, x_nhwc: jax.Array, *, train: bool = False, dropout_key: jax.Array | None = None
@@ -98,6 +72,7 @@ class DigitModel(nnx.Module):
 
 class MLP(DigitModel):
     arch = "mlp"
+    layer_spec = SHORTCUTS["mlp"]
 
     def __init__(self, *, hidden: int = 100, rngs: nnx.Rngs):
         self.dense1 = nnx.Linear(28 * 28, hidden, rngs=rngs)
@@ -116,6 +91,7 @@ class MLP(DigitModel):
 
 class LeNet(DigitModel):
     arch = "lenet"
+    layer_spec = SHORTCUTS["lenet"]
 
     def __init__(self, *, rngs: nnx.Rngs):
         conv = partial(nnx.Conv, padding="VALID", conv_general_dilated=lane_padded_conv, rngs=rngs)
@@ -148,6 +124,7 @@ class CNN(DigitModel):
     """conv32-pool-conv64-conv64-pool-dense256, batch norm after each, dropout before logits."""
 
     arch = "cnn"
+    layer_spec = SHORTCUTS["cnn"]
 
     def __init__(self, *, dropout: float = 0.3, rngs: nnx.Rngs):
         self.conv1 = nnx.Conv(1, 32, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
@@ -198,6 +175,7 @@ class FastCNN(DigitModel):
     """
 
     arch = "fast"
+    layer_spec = SHORTCUTS["fast"]
 
     def __init__(self, *, rngs: nnx.Rngs):
         conv = partial(nnx.Conv, padding="VALID", use_bias=False, rngs=rngs)
@@ -231,6 +209,85 @@ class FastCNN(DigitModel):
         return layers
 
 
+class SpecNet(DigitModel):
+    """A network built from a layer spec: the Train page's builder and ``train --layers``.
+
+    Weights are named as in the fixed models (conv1, norm1, dense1, ...; the logits layer is the
+    last dense), created in the same order, so the spec of ``mlp``, ``lenet`` or ``cnn`` builds
+    the same parameter tree with the same initial values as the class of that name.
+    Convolutions go through the lane-padded kernel and max pools through the custom VJP, as in
+    the fixed models. The plan is a tuple of frozen dataclasses: static, hashable graph data.
+    """
+
+    arch = CUSTOM
+
+    def __init__(self, spec: str, *, rngs: nnx.Rngs):
+        plan = plan_layers(spec)
+        self.layer_spec = plan.spec
+        self.plan = plan.layers
+        for before, row in zip(plan.layers, plan.layers[1:], strict=False):
+            op = _op(row)
+            if op == "conv" and row.token is not None:
+                setattr(self, row.name, nnx.Conv(
+                    before.shape[-1], row.shape[-1], (row.token.size, row.token.size),
+                    padding="VALID" if row.token.valid else "SAME", use_bias=row.bias,
+                    conv_general_dilated=lane_padded_conv, rngs=rngs,
+                ))  # fmt: skip
+            elif op == "bn":
+                setattr(self, row.name, nnx.BatchNorm(row.shape[-1], momentum=0.9, rngs=rngs))
+            elif op == "dense" and row.module is not None:
+                linear = nnx.Linear(before.shape[0], row.shape[0], use_bias=row.bias, rngs=rngs)
+                setattr(self, row.module, linear)
+            elif op == "dropout" and row.token is not None:
+                setattr(self, row.name, nnx.Dropout(row.token.rate))
+
+    def _apply(
+        self, row: PlannedLayer, x: jax.Array, frozen: bool, dropout_key: jax.Array | None
+    ) -> jax.Array:
+        op = _op(row)
+        if op in ("conv", "dense"):
+            return getattr(self, str(row.module))(x)
+        if op == "bn":
+            return getattr(self, row.name)(x, use_running_average=frozen)
+        if op in ("pool", "avgpool"):
+            size = row.token.size if row.token is not None else 2
+            return max_pool(x, size) if op == "pool" else avg_pool(x, size)
+        if op == "dropout":
+            if dropout_key is not None and row.name != "dropout1":  # one stream per dropout
+                dropout_key = jax.random.fold_in(dropout_key, int(row.name[len("dropout") :]))
+            return getattr(self, row.name)(
+                x, deterministic=frozen or dropout_key is None, rngs=dropout_key
+            )
+        return {
+            "relu": nnx.relu, "tanh": jnp.tanh, "gap": lambda v: v.mean(axis=(1, 2)),
+            "flatten": lambda v: v.reshape(v.shape[0], -1),
+        }[op](x)  # fmt: skip
+
+    def trace(self, x_nhwc, *, train=False, dropout_key=None):
+        layers = [Layer("input", "input", x_nhwc)]
+        x = _standardise(x_nhwc)
+        rows = self.plan[1:]
+        fused = False  # the row was a relu already applied with the bn before it
+        for row, after in zip(rows, [*rows[1:], None], strict=True):
+            if fused:
+                fused = False
+                continue
+            if _op(row) == "bn" and after is not None and _op(after) == "relu":
+                # bn then relu: fused, as in the fixed models (the same numbers, and faster)
+                normalised, x = batch_norm_relu(getattr(self, row.name), x, train=train)
+                layers.append(Layer(row.name, row.kind, normalised, row.module))  # type: ignore[arg-type]
+                layers.append(Layer(after.name, after.kind, x, after.module))  # type: ignore[arg-type]
+                fused = True
+                continue
+            x = self._apply(row, x, not train, dropout_key)
+            layers.append(Layer(row.name, row.kind, x, row.module))  # type: ignore[arg-type]
+        return layers
+
+
+def _op(row: PlannedLayer) -> str:
+    return row.token.op if row.token is not None else row.kind
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -258,8 +315,15 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
-def create_model(arch: str, seed: int = 0) -> DigitModel:
-    """Build a freshly initialised model by registry name."""
+def create_model(arch: str, seed: int = 0, layers: str | None = None) -> DigitModel:
+    """Build a freshly initialised model: a registry name, or ``custom`` with its layer spec.
+
+    Raises ValueError (a `LayerSpecError` for a bad spec) with a one-line message.
+    """
+    if arch == CUSTOM or layers is not None:
+        if arch != CUSTOM or not layers:
+            raise ValueError(f"layers go with the {CUSTOM!r} architecture, not {arch!r}")
+        return SpecNet(layers, rngs=nnx.Rngs(params=seed))
     try:
         spec = REGISTRY[arch]
     except KeyError:

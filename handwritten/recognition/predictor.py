@@ -1,7 +1,8 @@
 """Prediction for people: any image in, digits (or an honest "no digit" / "unsure") out.
 
 `Predictor` holds one model read-only and answers through `handwritten.models.inference`, whose
-jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles.
+jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles;
+or, for an imported ONNX model, through onnxruntime (`handwritten.models.imported`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from PIL import Image
 
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.models.architectures import DigitModel, split_model
+from handwritten.models.imported import ImportedModel
 from handwritten.models.inference import SERVING_BUCKETS, infer
-from handwritten.models.store import ModelInfo, load_model
+from handwritten.models.store import ModelInfo, ModelNotFoundError, load_any
 from handwritten.runtime.device import enable_compile_cache
 
 UNSURE_BELOW = 0.7  # a top probability below this is reported as "unsure"
@@ -69,25 +71,39 @@ class Prediction:
 class Predictor:
     """A read-only model ready to answer: safe to share between threads and sessions."""
 
-    def __init__(self, model: DigitModel, info: ModelInfo | None = None):
+    def __init__(self, model: DigitModel | ImportedModel, info: ModelInfo | None = None):
         enable_compile_cache()
-        self.graphdef, self.params, self.batch_stats = split_model(model)
         self.info = info
         self.arch = model.arch
+        self.imported = model if isinstance(model, ImportedModel) else None
+        if not isinstance(model, ImportedModel):
+            self.graphdef, self.params, self.batch_stats = split_model(model)
 
     @classmethod
     def load(cls, spec: str | Path = "default") -> Predictor:
-        restored, info = load_model(spec)
-        return cls(restored.model, info)
+        model, info = load_any(spec)
+        return cls(model, info)
+
+    @property
+    def explainable(self) -> bool:
+        """Whether the model can be opened layer by layer (one trained here, not an import)."""
+        return self.imported is None
 
     @property
     def model(self) -> DigitModel:
         """A fresh module view of the weights (for the Explain page); never mutate it."""
+        if self.imported is not None:
+            name = self.info.name if self.info else str(self.imported.path)
+            raise ModelNotFoundError(
+                f"{name} is an imported ONNX model: it answers, but has no layers to open here"
+            )
         return nnx.merge(self.graphdef, self.params, self.batch_stats)
 
     def probabilities(self, images_n28: np.ndarray) -> np.ndarray:
         """Softmax probabilities (N, 10) for preprocessed images (N, 28, 28) in [0, 1]."""
         images = np.asarray(images_n28, np.float32)
+        if self.imported is not None:
+            return self.imported.probabilities(images)
         return infer(
             self.graphdef, self.params, self.batch_stats, images, output="probabilities",
             buckets=SERVING_BUCKETS,
@@ -102,7 +118,10 @@ class Predictor:
         self, image: np.ndarray | bytes | Path | Image.Image, *, multi: bool = True
     ) -> Prediction:
         """Preprocess any image and read its digits."""
-        prepared = preprocess(image, multi=multi)
+        return self.answer(preprocess(image, multi=multi))
+
+    def answer(self, prepared: PreprocessResult) -> Prediction:
+        """Read the digits of an already preprocessed image (one preprocessing, many models)."""
         if prepared.is_blank:
             return Prediction(
                 label=None, digits="", confidence=0.0, probabilities=[0.0] * 10, unsure=False,

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from handwritten.data.mnist import TEST_SIZE, TRAIN_SIZE
-from handwritten.models.architectures import REGISTRY
+from handwritten.models.architectures import CUSTOM, REGISTRY
+from handwritten.models.layer_spec import (
+    SHORTCUTS,
+    LayerSpecError,
+    NetworkPlan,
+    parameter_budget,
+    plan_layers,
+)
 
 ARCHS = tuple(REGISTRY)
 OPTIMIZERS = ("nesterov", "adam", "adamw")
@@ -45,6 +52,7 @@ LIMITS: dict[str, Bounds] = {
     "micro_batch": Bounds(0, 65536),
     "snapshot_every": Bounds(0, 1_000_000),
     "finetune_epochs": Bounds(1, 100),
+    "parameters": Bounds(1, parameter_budget()),  # of a network built from a layer spec
 }
 LABELS = {
     "epochs": "epochs", "batch_size": "batch size", "seed": "seed",
@@ -59,6 +67,8 @@ class TrainConfig:
     """Everything that defines a training run; serialised to the run's ``config.json``."""
 
     arch: str = "cnn"
+    # A layer spec (`handwritten.models.layer_spec`, canonical) when arch is "custom", else None.
+    layers: str | None = None
     epochs: int = 6
     batch_size: int = 128
     optimizer: str = "adamw"
@@ -83,8 +93,15 @@ class TrainConfig:
     def problems(self) -> list[str]:
         """Every reason these settings cannot train (empty when they can)."""
         problems = []
-        if self.arch not in REGISTRY:
-            problems.append(f"arch must be one of {sorted(REGISTRY)}")
+        if self.layers is not None:
+            if self.arch != CUSTOM:
+                problems.append(f"layers go with arch {CUSTOM!r}, not {self.arch!r}")
+            try:
+                check_layers(self.layers)
+            except LayerSpecError as exc:
+                problems.append(str(exc))
+        elif self.arch not in REGISTRY:
+            problems.append(f"arch must be one of {sorted(REGISTRY)} (or {CUSTOM!r} with layers)")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
@@ -198,6 +215,21 @@ class FinetuneConfig:
         return self
 
 
+def check_layers(text: str) -> NetworkPlan:
+    """The plan of a layer spec within this machine's parameter budget (`LIMITS`), or
+    LayerSpecError naming the first bad token."""
+    return plan_layers(text, max_parameters=int(LIMITS["parameters"].high))
+
+
+def network_changes(layers: str) -> dict[str, Any]:
+    """The settings a ``--layers`` value means: a shortcut name (mlp, lenet, cnn) is that
+    architecture, anything else the checked, canonical spec of a custom network."""
+    name = layers.strip().lower()
+    if name in SHORTCUTS:
+        return {"arch": name, "layers": None}
+    return {"arch": CUSTOM, "layers": check_layers(layers).spec}
+
+
 def preset_for(arch: str) -> TrainConfig:
     """The recipe an architecture trains with by default (the cnn's for one without its own)."""
     return PRESETS.get(arch, PRESETS["cnn"])
@@ -207,6 +239,7 @@ def resolve_config(
     *,
     preset: str | None = None,
     arch: str | None = None,
+    layers: str | None = None,
     base: TrainConfig | None = None,
     **overrides: Any,
 ) -> TrainConfig:
@@ -214,10 +247,24 @@ def resolve_config(
     preset, else "default") with every override that is not None applied, validated.
 
     With `arch` alone the arch's own preset is the base (``--arch lenet`` trains the seed
-    recipe); with a preset or saved settings, `arch` overrides their architecture.
+    recipe); with a preset or saved settings, `arch` overrides their architecture. `layers`
+    (a spec or a shortcut name, see `network_changes`) replaces the architecture the same way;
+    a custom network's own base is the cnn's recipe.
     """
-    config = base if base is not None else PRESETS[preset or arch or "default"]
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if arch is not None and (preset is not None or base is not None):
-        changes["arch"] = arch
+    if arch is not None and layers is not None:
+        raise ValueError("give an architecture or layers, not both")
+    network: dict[str, Any] = {}
+    if arch is not None:
+        network = {"arch": arch, "layers": None}
+    elif layers is not None:
+        network = network_changes(layers)
+    if base is not None:
+        config = base
+    elif preset is not None:
+        config = PRESETS[preset]
+    elif network:
+        config = preset_for(network["arch"])
+    else:
+        config = PRESETS["default"]
+    changes = {k: v for k, v in overrides.items() if v is not None} | network
     return dataclasses.replace(config, **changes).validate()

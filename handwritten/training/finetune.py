@@ -97,8 +97,8 @@ def finetune(
     }
     preset = preset_for(restored.arch)
     train_config = dataclasses.replace(
-        preset, arch=restored.arch, epochs=config.epochs, lr=config.lr,
-        batch_size=config.batch_size, schedule="cosine", seed=config.seed,
+        preset, arch=restored.arch, layers=restored.payload.get("layers"), epochs=config.epochs,
+        lr=config.lr, batch_size=config.batch_size, schedule="cosine", seed=config.seed,
         train_subset=None, test_subset=None, log_every=10,
     )  # fmt: skip
     mix = mixed_training_set(personal_train, mnist_train, config)

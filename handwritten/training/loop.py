@@ -22,7 +22,7 @@ import numpy as np
 
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import evaluate
-from handwritten.models.architectures import create_model, split_model
+from handwritten.models.architectures import count_parameters, create_model, split_model
 from handwritten.models.checkpoint import (
     Restored,
     load_checkpoint,
@@ -30,6 +30,7 @@ from handwritten.models.checkpoint import (
     save_checkpoint,
 )
 from handwritten.models.inference import infer
+from handwritten.models.layer_spec import SHORTCUTS
 from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
 from handwritten.storage.runs import STATES, RunDir
@@ -62,6 +63,7 @@ class _Run:
     placement: Placement
     spec: StepSpec
     device: str
+    parameters: int  # the model's exact count, reported with the layer spec
     images: Any  # the training set on the devices (uint8)
     labels: Any
     shuffle_key: jax.Array
@@ -199,8 +201,8 @@ def _initialise(
         if init_from is not None:
             model = load_checkpoint(init_from).model
         else:
-            model = create_model(config.arch, config.seed)
-        if model.arch != config.arch:
+            model = create_model(config.arch, config.seed, config.layers)
+        if model.arch != config.arch or (config.layers and model.layer_spec != config.layers):
             raise ValueError(f"{init_from} holds a {model.arch} model, not {config.arch}")
         tracker = _Tracker(0, 0, time.perf_counter(), 0.0, [])
     graphdef, params, batch_stats = split_model(model)
@@ -211,7 +213,8 @@ def _initialise(
     shuffle_key, step_key = jax.random.split(jax.random.key(config.seed))
     session = _Run(
         config, run, train, test, stop, on_progress, placement, spec, device,
-        placement.replicate(train.images_nhw), placement.replicate(train.labels_n), shuffle_key,
+        count_parameters(model), placement.replicate(train.images_nhw),
+        placement.replicate(train.labels_n), shuffle_key,
         placement.replicate(jax.random.key_data(step_key)),  # raw bits: plain arrays
     )  # fmt: skip
     return session, tracker, state
@@ -360,35 +363,31 @@ def _snapshot(session: _Run, tracker: _Tracker, state: TrainState) -> None:
     if session.config.snapshot_every and not snapshot_path(session.run, tracker.step).exists():
         save_snapshot(
             session.run, tracker.step, arch=session.config.arch, params=state.params,
-            batch_stats=state.batch_stats,
+            batch_stats=state.batch_stats, layers=session.config.layers,
         )  # fmt: skip
 
 
 def _checkpoint(session: _Run, state: TrainState, meta: dict[str, Any]) -> None:
     save_checkpoint(
-        session.run.checkpoint_path,
-        arch=session.config.arch,
-        params=state.params,
-        batch_stats=state.batch_stats,
-        meta={"config": session.config.to_dict(), **meta},
-        opt_state=state.opt_state,
-    )
+        session.run.checkpoint_path, arch=session.config.arch, params=state.params,
+        batch_stats=state.batch_stats, meta={"config": session.config.to_dict(), **meta},
+        opt_state=state.opt_state, layers=session.config.layers,
+    )  # fmt: skip
 
 
 def _finish(session: _Run, tracker: _Tracker, state: TrainState) -> RunResult:
     """The summary (with the final test evaluation unless the run diverged) and the status."""
     summary: dict[str, Any] = {
         "arch": session.config.arch,
-        "state": tracker.outcome,
-        "steps": tracker.step,
+        "layers": session.config.layers or SHORTCUTS[session.config.arch],  # the spec, always
+        "parameters": session.parameters, "state": tracker.outcome, "steps": tracker.step,
         "epochs_completed": len(tracker.epoch_accuracies),
         "epoch_test_accuracy": tracker.epoch_accuracies,
         "duration_seconds": time.perf_counter() - tracker.started,
         "first_step_seconds": tracker.first_step_seconds,
         "train_images_per_second": tracker.images_per_second(),
-        "micro_batches": session.spec.micro_batches,
-        "device": session.device,
-    }
+        "micro_batches": session.spec.micro_batches, "device": session.device,
+    }  # fmt: skip
     if tracker.outcome != "diverged" and tracker.step > 0:
         logits = tracker.test_logits
         if logits is None or logits[0] != tracker.step:  # steps since the last epoch's end

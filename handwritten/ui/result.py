@@ -54,6 +54,7 @@ def remembered_predict(
             entries.pop(next(iter(entries)))
     return prediction
 
+
 STILL = {"displayModeBar": False}  # bars with nothing to zoom: no toolbar over their labels
 TILE = 104  # CSS pixels of one preprocessing step's image: three fit a phone's width
 

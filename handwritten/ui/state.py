@@ -21,6 +21,11 @@ HISTORY = "train_history"  # the history table's selection
 HISTORY_ERROR = "train_history_error"  # a message from a history action, shown once
 REFUSED = "train_refused"  # why the last start was refused, shown once in the live panel
 METRIC_TAILS = "train_metric_tails"  # {run path: MetricsTail} of the run the live panel watches
+BUILDER_LAYERS = "builder_layers"  # the builder's layers, one token each (the source of truth)
+BUILDER_TEXT = "builder_text"  # the spec text field (kept equal to the layers joined by commas)
+BUILDER_ROW = "builder_row_"  # + index: each layer's own text field
+BUILDER_ADD = "builder_add"  # the layer the "Add layer" button appends
+COMPARE = "draw_compare"  # the Draw page's "Compare models" toggle
 
 DEFAULTS: dict[str, Any] = {
     CANVAS_INITIAL: None,
@@ -32,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     SCHEME: "White on black",
     SHOW_PIPELINE: False,
     LAST_RUN: None,
+    COMPARE: False,
 }
 
 
