@@ -65,7 +65,7 @@ def test_a_fresh_machine_trains_from_the_train_page(page: Page, tmp_path: Path) 
     process, url = start_server(tmp_path / "home", data_dir=empty, env=env)
     try:
         page.goto(f"{url}/train")
-        expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=180_000)
         start = page.get_by_role("button", name="Start training")
         expect(start).to_be_enabled(timeout=60_000)  # MNIST arrived by itself
         expect(page.get_by_text("needs MNIST")).to_have_count(0)

@@ -18,7 +18,7 @@ def test_cold_server_opened_at_each_page(
     process, url = start_server(tmp_path / "home")
     try:
         page.goto(f"{url}/{path}")
-        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=180_000)
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar.get_by_text("Active model")).to_be_visible()
         expect(sidebar.get_by_text("MNIST test accuracy")).to_be_visible()
