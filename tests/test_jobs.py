@@ -79,7 +79,10 @@ if os.environ.get("{FREEZE_AFTER_STEP}"):
 def freeze_jobs_after_step(step: int, hook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(FREEZE_HOOK)
-    paths = [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]
+    # The hook imports handwritten while `site` runs, before `-m` puts the working directory on
+    # sys.path: with the checkout under test first on PYTHONPATH, that import (and so the whole
+    # job) is this checkout's code even when the environment was installed from another one.
+    paths = [str(hook), str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     monkeypatch.setenv(FREEZE_AFTER_STEP, str(step))
 

@@ -142,7 +142,7 @@ def conv_step(step: ConvWindow) -> go.Figure:
     """Window, kernel and their products, with numbers, for one output pixel."""
     return heatmap_row(
         [step.window, step.kernel, step.products],
-        ["input window", "kernel", f"window × kernel → sum = {step.value:.2f}"],
+        ["window", "kernel", f"products: sum {step.value:.2f}"],  # short: fits a phone
         symmetric=True,
         colorscale=DIVERGING,
         text=True,

@@ -126,7 +126,12 @@ class Restored:
 
 def load_checkpoint(path: Path) -> Restored:
     """Rebuild the model a checkpoint describes, with its weights (all checked)."""
-    payload = read_checkpoint(path)
+    return restore_payload(read_checkpoint(path), Path(path))
+
+
+def restore_payload(payload: dict[str, Any], path: Path) -> Restored:
+    """The model a checked payload describes (for readers that adapt a payload first, such as
+    weight snapshots stored in float16)."""
     arch = payload["arch"]
     try:
         model = create_model(arch)

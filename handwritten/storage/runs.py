@@ -10,6 +10,8 @@ A run lives in ``$HANDWRITTEN_HOME/runs/<id>/``:
   the process id;
 - ``checkpoint.msgpack``: the latest model, written atomically;
 - ``summary.json``: test accuracy, per-class accuracy, confusion matrix;
+- ``snapshots/step-NNNNNN.msgpack``: the weights every ``snapshot_every`` steps (when set), so
+  a watcher can show the model learning (`handwritten.training.snapshots`);
 - ``STOP``: created by anyone who wants the run to stop; the job honours it between steps.
 """
 
@@ -55,6 +57,7 @@ class RunDir:
     CHECKPOINT = "checkpoint.msgpack"
     STOP = "STOP"
     JOB_LOG = "job.log"  # the job launcher's stdout/stderr, opened before training starts
+    SNAPSHOTS = "snapshots"  # weight snapshots taken during the run (when asked for)
 
     @classmethod
     def create(cls, label: str, root: Path | None = None, path: Path | None = None) -> RunDir:
@@ -90,6 +93,10 @@ class RunDir:
     @property
     def checkpoint_path(self) -> Path:
         return self.path / self.CHECKPOINT
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.path / self.SNAPSHOTS
 
     # settings / facts / summary -------------------------------------------------------------
     def write_config(self, settings: dict[str, Any]) -> None:

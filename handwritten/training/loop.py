@@ -34,6 +34,7 @@ from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
 from handwritten.storage.runs import STATES, RunDir
 from handwritten.training.config import TrainConfig
+from handwritten.training.snapshots import is_snapshot_step, save_snapshot, snapshot_path
 from handwritten.training.step import StepSpec, TrainState, prepare_step, train_step
 from handwritten.training.stopping import StopSignal
 
@@ -240,12 +241,16 @@ def _resumed_tracker(run: RunDir, meta: dict[str, Any], steps_per_epoch: int) ->
 
 def _train_epochs(session: _Run, tracker: _Tracker, state: TrainState) -> TrainState:
     """Epochs until the last, a stop or a divergence; returns the state to keep."""
+    if tracker.step == 0:
+        _snapshot(session, tracker, state)  # the random start, for watchers of the learning
     for epoch in range(tracker.start_epoch, session.config.epochs):
         state, completed = _one_epoch(session, tracker, state, epoch)
         if tracker.outcome == "diverged":
             break  # keep the last good checkpoint
         if completed:
             _end_of_epoch(session, tracker, state, epoch)
+            if epoch == session.config.epochs - 1:
+                _snapshot(session, tracker, state)  # the last step, whatever the cadence
         if tracker.outcome == "stopped":
             if tracker.steps_here > 0:  # else the checkpoint on disk is already this state
                 meta = {"epoch": epoch, "step": tracker.step, "stopped": True}
@@ -268,6 +273,8 @@ def _one_epoch(
             tracker.end("stopped", session.stop.reason)
             return state, False
         state = _take_step(session, tracker, state, order, index)
+        if is_snapshot_step(tracker.step, session.config.snapshot_every):
+            _snapshot(session, tracker, state)
         # The first line comes after step 1 so a watcher sees the run start at once.
         due = tracker.steps_here == 1 or tracker.step % session.config.log_every == 0
         if due and not _log(session, tracker):
@@ -343,6 +350,16 @@ def _end_of_epoch(session: _Run, tracker: _Tracker, state: TrainState, epoch: in
     )
     tracker.epoch_accuracies.append(accuracy)
     _checkpoint(session, state, {"epoch": epoch + 1, "step": tracker.step})
+
+
+def _snapshot(session: _Run, tracker: _Tracker, state: TrainState) -> None:
+    """The weights after this step into ``snapshots/`` (when the run asks for snapshots and
+    this step has none yet: the last step can also be a multiple of the cadence)."""
+    if session.config.snapshot_every and not snapshot_path(session.run, tracker.step).exists():
+        save_snapshot(
+            session.run, tracker.step, arch=session.config.arch, params=state.params,
+            batch_stats=state.batch_stats,
+        )  # fmt: skip
 
 
 def _checkpoint(session: _Run, state: TrainState, meta: dict[str, Any]) -> None:

@@ -118,6 +118,10 @@ def convolution_panel(image: np.ndarray) -> None:
     col = row_col.slider("Column", 0, 27, 10, key="explain_conv_col")
     name = kernel_col.radio("Kernel", ["Sobel x", "Sobel y"], key="explain_conv_kernel")
     kernel = explain.SOBEL_X if name == "Sobel x" else explain.SOBEL_Y
+    st.caption(
+        "The 3×3 window of the input at that pixel, the kernel, and their products: the products' "
+        "sum is the output pixel."
+    )
     st.plotly_chart(
         plots.conv_step(explain.conv_window(image, kernel, row, col)), key="conv_step",
         config=STILL,

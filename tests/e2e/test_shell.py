@@ -18,6 +18,8 @@ def test_cold_server_opened_at_each_page(
     process, url = start_server(tmp_path / "home")
     try:
         page.goto(f"{url}/{path}")
+        # A cold server's first page loads and warms the model: seconds on an idle machine, up
+        # to a minute on a crowded 2-core one.
         expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=180_000)
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar.get_by_text("Active model")).to_be_visible()

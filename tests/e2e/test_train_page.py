@@ -14,7 +14,7 @@ POINTS = """() => {
 
 def test_start_watch_and_stop_a_run(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/train")
-    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=90_000)
     page.get_by_label("Epochs", exact=True).fill("100")
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text("status: running")).to_be_visible(timeout=60_000)
@@ -25,6 +25,9 @@ def test_start_watch_and_stop_a_run(page: Page, app_url: str) -> None:
     expect(page.get_by_text("images/s")).to_be_visible()
     save_screenshot(page, "train-running")
     page.get_by_role("button", name="Stop training").click()
-    expect(page.get_by_text("The run stopped")).to_be_visible(timeout=60_000)
+    # At once, while the job finishes its step and its final evaluation.
+    expect(page.get_by_text("Stopping…")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Stop training")).to_have_count(0)
+    expect(page.get_by_text("The run stopped")).to_be_visible(timeout=90_000)
     expect(page.get_by_text("status: stopped")).to_be_visible()
     save_screenshot(page, "train-stopped")
