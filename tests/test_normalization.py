@@ -10,10 +10,10 @@ import optax
 import pytest
 from flax import nnx
 
-from handwritten.models import architectures
+from handwritten.models import architectures, normalization
 from handwritten.models.architectures import create_model
 from handwritten.models.checkpoint import load_checkpoint
-from handwritten.models.normalization import batch_norm_relu
+from handwritten.models.normalization import fused_batch_norm_relu as batch_norm_relu
 from handwritten.models.store import checkpoint_for
 
 
@@ -101,6 +101,7 @@ def cnn_loss_and_grads(seed: int, x: jax.Array, y: jax.Array):
 
 
 def test_cnn_training_step_matches_the_unfused_cnn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(normalization, "FUSED", True)  # the fused VJP, switched on
     rng = np.random.default_rng(4)
     x = jnp.asarray(rng.uniform(0, 1, (8, 28, 28, 1)), jnp.float32)
     y = jnp.asarray(rng.integers(0, 10, 8))
@@ -123,3 +124,14 @@ def test_shipped_checkpoint_gives_the_unfused_outputs(monkeypatch: pytest.Monkey
     expected = [layer.value for layer in model.trace(x)]
     for a, b in zip(ours, expected, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_models_train_unfused_by_default() -> None:
+    """Measured slower on this project's CPU (benchmarks/README.md), so off unless switched on."""
+    norm = nnx.BatchNorm(3, rngs=nnx.Rngs(0))
+    x = jnp.asarray(np.random.default_rng(6).normal(size=(5, 3)), jnp.float32)
+    normalised, activated = normalization.batch_norm_relu(norm, x, train=True)
+    reference = nnx.BatchNorm(3, rngs=nnx.Rngs(0))(x, use_running_average=False)
+    assert not normalization.FUSED
+    np.testing.assert_array_equal(normalised, reference)
+    np.testing.assert_array_equal(activated, nnx.relu(reference))
