@@ -53,6 +53,20 @@ def _standardise(x_nhwc: jax.Array) -> jax.Array:
     return (x_nhwc - MNIST_MEAN) / MNIST_STD
 
 
+def _relu_head(
+    layers: list[Layer], x: jax.Array, dense1: nnx.Linear, dense2: nnx.Linear
+) -> list[Layer]:
+    """Flatten, dense1, ReLU (``relu3``), logits: the head LeNet and the fast CNN share."""
+    x = x.reshape(x.shape[0], -1)
+    layers.append(Layer("flatten", "flatten", x))
+    x = dense1(x)
+    layers.append(Layer("dense1", "dense", x, "dense1"))
+    x = nnx.relu(x)
+    layers.append(Layer("relu3", "activation", x))
+    layers.append(Layer("logits", "dense", dense2(x), "dense2"))
+    return layers
+
+
 class DigitModel(nnx.Module):
     """Base: `trace` records layers; `__call__` returns the logits (N, 10)."""
 
@@ -110,14 +124,7 @@ class LeNet(DigitModel):
         layers.append(Layer("conv2", "conv", x, "conv2"))
         x = max_pool_2x2(x)
         layers.append(Layer("pool2", "pool", x))
-        x = x.reshape(x.shape[0], -1)
-        layers.append(Layer("flatten", "flatten", x))
-        x = self.dense1(x)
-        layers.append(Layer("dense1", "dense", x, "dense1"))
-        x = nnx.relu(x)
-        layers.append(Layer("relu3", "activation", x))
-        layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
-        return layers
+        return _relu_head(layers, x, self.dense1, self.dense2)
 
 
 class CNN(DigitModel):
@@ -200,14 +207,7 @@ class FastCNN(DigitModel):
             normalised, x = batch_norm_relu(norm, x, train=train)
             layers.append(Layer(f"norm{index}", "norm", normalised, f"norm{index}"))
             layers.append(Layer(f"relu{index}", "activation", x))
-        x = x.reshape(x.shape[0], -1)
-        layers.append(Layer("flatten", "flatten", x))
-        x = self.dense1(x)
-        layers.append(Layer("dense1", "dense", x, "dense1"))
-        x = nnx.relu(x)
-        layers.append(Layer("relu3", "activation", x))
-        layers.append(Layer("logits", "dense", self.dense2(x), "dense2"))
-        return layers
+        return _relu_head(layers, x, self.dense1, self.dense2)
 
 
 class SpecNet(DigitModel):
