@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from handwritten.cli.options import EXIT_USAGE, emit_json
@@ -42,23 +44,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from handwritten.data.preprocess import ImageError
-    from handwritten.recognition.predictor import Predictor
-
     if args.compare:
         return _predict_compare(args)
+    from handwritten.recognition.predictor import Predictor
+
     predictor = Predictor.load(args.model)
     warn_if_fallback("predict", predictor.info)
-    failures = 0
-    for path in args.files:
-        try:
-            prediction = predictor.predict(path, multi=not args.single)
-        except ImageError as exc:
-            failures += 1
-            print(f"handwritten predict: {exc}", file=sys.stderr)
-            if args.json:
-                emit_json({"path": str(path), "error": str(exc)})
-            continue
+
+    def show(path: Path, prediction: Any) -> None:
         if args.json:
             emit_json({"path": str(path)} | prediction.to_json())
         elif not prediction.digits:
@@ -66,28 +59,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             flag = "  (unsure)" if prediction.unsure else ""
             print(f"{path}: {prediction.digits}  confidence {prediction.confidence:.1%}{flag}")
-    return EXIT_USAGE if failures else 0
+
+    return _each_file(args, lambda path: predictor.predict(path, multi=not args.single), show)
 
 
 def _predict_compare(args: argparse.Namespace) -> int:
     """Every registered model's answer per file, disagreements marked."""
-    from handwritten.data.preprocess import ImageError
     from handwritten.recognition.compare import compare, load_registered
 
     predictors = load_registered()
-    failures = 0
-    for path in args.files:
-        try:
-            comparison = compare(predictors, path, multi=not args.single)
-        except ImageError as exc:
-            failures += 1
-            print(f"handwritten predict: {exc}", file=sys.stderr)
-            if args.json:
-                emit_json({"path": str(path), "error": str(exc)})
-            continue
+
+    def show(path: Path, comparison: Any) -> None:
         if args.json:
             emit_json({"path": str(path)} | comparison.to_json())
-            continue
+            return
         verdict = "all agree" if comparison.agree else "models disagree"
         print(f"{path}: {verdict} (most say {comparison.consensus or 'no digit'})")
         for answer in comparison.answers:
@@ -96,6 +81,28 @@ def _predict_compare(args: argparse.Namespace) -> int:
             marks = ("" if answer.agrees else "  <- differs") + ("  (unsure)" if p.unsure else "")
             print(f"  {label:<32} {model.source:<9} {p.digits or '-':>6} "
                   f"{p.confidence:>7.1%}{marks}")  # fmt: skip
+
+    return _each_file(args, lambda path: compare(predictors, path, multi=not args.single), show)
+
+
+def _each_file(
+    args: argparse.Namespace, read: Callable[[Path], Any], show: Callable[[Path, Any], None]
+) -> int:
+    """Read and show each file in turn. A file that is not a readable image is said in one
+    line (and as a JSON error line with --json) and the others still run; exit 2 if any was."""
+    from handwritten.data.preprocess import ImageError
+
+    failures = 0
+    for path in args.files:
+        try:
+            result = read(path)
+        except ImageError as exc:
+            failures += 1
+            print(f"handwritten predict: {exc}", file=sys.stderr)
+            if args.json:
+                emit_json({"path": str(path), "error": str(exc)})
+            continue
+        show(path, result)
     return EXIT_USAGE if failures else 0
 
 
