@@ -6,6 +6,7 @@ from handwritten.data.preprocess import MAX_UPLOAD_BYTES
 from handwritten.ui import state
 from handwritten.ui.cache import active_predictor
 from handwritten.ui.canvas import SCHEMES, canvas_buttons, drawing_canvas, forget_drawing
+from handwritten.ui.compare_view import compare_panel
 from handwritten.ui.page import setup_page
 from handwritten.ui.result import predict_or_explain, show_pipeline, show_prediction
 from handwritten.ui.samples_view import save_as
@@ -38,6 +39,10 @@ with draw_tab:
         brush.slider("Brush width", 5, 40, key=state.BRUSH)
         scheme.selectbox("Colours", list(SCHEMES), key=state.SCHEME, on_change=forget_drawing)
     st.toggle("How the model sees it", key=state.SHOW_PIPELINE)
+    st.toggle("Compare models", key=state.COMPARE, help="Every registered model's answer")
+    if drawn is not None and drawn.digits and st.session_state[state.COMPARE]:
+        st.subheader("Compare models")
+        compare_panel(image)
     if drawn is not None and st.session_state[state.SHOW_PIPELINE]:
         show_pipeline(drawn)
 

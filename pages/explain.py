@@ -9,6 +9,7 @@ from handwritten.ui.result import predict_or_explain
 
 setup_page("Explain")
 st.title("Explain")
+view.require_explainable()
 active = view.model_view()
 predictor, model, layers = active.predictor, active.model, active.layers
 has_mnist = mnist_ready("The embedding map")

@@ -62,7 +62,7 @@ def choose(predictor: Predictor, heldout: int, tune_counts: dict[str, int]) -> d
     return {
         "calibration": {
             "temperature": temperature, "reject_offset": offset, "unsure_below": threshold,
-            "confident_error": error, "max_error": calibrate.MAX_ERROR,
+            "confident_error": error, "min_declined": calibrate.MIN_DECLINED,
             "min_rejected": calibrate.MIN_REJECTED,
             "heldout_ece_before": ece_before, "heldout_ece_after": ece_after,
             "n_logits": n_logits, "n_answers": n_answers,
@@ -197,8 +197,9 @@ def against_targets(figures: dict[str, Any]) -> str:
     for what, (group, key), sense, target in TARGETS:
         value = float(figures[group][key])
         ok = value >= target if sense == ">=" else value <= target
-        shown = (f"{value:.2f} {sense} {target}" if "ms" in what
-                 else f"{value:.2%} {sense} {target:.1%}")  # fmt: skip
+        wanted = "at least" if sense == ">=" else "at most"
+        shown = (f"{value:.2f}, {wanted} {target}" if "ms" in what
+                 else f"{value:.2%}, {wanted} {target:.1%}")  # fmt: skip
         (met if ok else missed).append(f"{what} ({shown})")
     return (
         "**Against issue 13's targets** (written from the table by the ship script). Met: "
@@ -257,7 +258,6 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   answered "not a digit" by that output alone. Without it the output also claims odd but real
   digits; with it they are read as digits (often unsure) and the rest of the non-digits are
   declined as unsure.
-
 - **Temperature** {calibration["temperature"]:.3f}, fitted by negative log-likelihood on
   {calibration["n_logits"]:,} held-out logits; held-out ECE
   {_pct(calibration["heldout_ece_before"])} before, {_pct(calibration["heldout_ece_after"])} after.
@@ -267,8 +267,10 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   at most {prior["max_gap"]} stroke widths between a digit's pieces, wide groups
   {prior["wide"]} per unit of width/height above {prior["wide_from"]}.
 - **"Unsure" threshold** {_pct(calibration["unsure_below"])}: the lowest calibrated confidence
-  above which at most {_pct(calibration["max_error"])} of the {calibration["n_answers"]:,}
-  held-out answers were wrong (they were wrong {_pct(calibration["confident_error"])} of the time).
+  at which {_pct(calibration["min_declined"])} of the held-out non-digits get no confident
+  digit (of {calibration["n_answers"]:,} held-out answers, drawings and non-digits). The
+  held-out drawings' answers at or above it were wrong
+  {_pct(calibration["confident_error"])} of the time.
 
 ## Figures (MNIST test digits and stroke-drawn non-digits only; each printed by its command)
 

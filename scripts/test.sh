@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
-install_into_venv ".[test]"
+install_into_venv ".[onnx,test]"  # onnx: the imported-model tests run them with onnxruntime
 
 if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""

@@ -125,3 +125,39 @@ def test_every_architecture_has_an_overview(seven: np.ndarray, arch: str, names:
     told = network.overview(create_model(arch, 0), seven)
     assert [column.name for column in told.columns] == names
     assert told.columns[-2].values is not None and len(told.columns[-2].indices) == 6
+
+
+@pytest.mark.parametrize(
+    ("spec", "names"),
+    [
+        ("conv3x3x16,relu,pool2,dense64", ["input", "conv1", "relu1", "pool1", "dense1", "output"]),
+        ("dense64,relu,dense32,relu", ["input", "dense1", "dense2", "output"]),
+        ("conv3x3x8,relu,pool2", ["input", "conv1", "relu1", "pool1", "output"]),
+        ("conv3x3x16,relu,gap,dense32,relu", ["input", "conv1", "relu1", "dense1", "output"]),
+    ],
+)
+def test_a_spec_network_has_an_overview(seven: np.ndarray, spec: str, names: list) -> None:
+    """Built networks may have no, one or several hidden dense layers, or global pooling:
+    every hidden dense layer is a column, each linked to the next, the last to the winner."""
+    told = network.overview(create_model("custom", 0, spec), seven)
+    assert [column.name for column in told.columns] == names
+    out = len(names) - 1
+    into_output = [e for e in told.edges if e.target[0] == out]
+    assert into_output and all(e.target == (out, told.answer) for e in into_output)
+    for column in range(1, out):  # every column is fed by the one before it
+        assert any(e.target[0] == column and e.source[0] == column - 1 for e in told.edges)
+    assert all(0 < e.strength <= 1 for e in told.edges if not e.one_to_one)
+
+
+def test_dense_strength_after_global_pooling_by_hand(seven: np.ndarray) -> None:
+    model = create_model("custom", 0, "conv3x3x4,relu,gap,dense8,relu")
+    told = network.overview(model, seven, per_column=4, fan_in=4)
+    layers = activations(model, seven)
+    means = layers[2].value.mean(axis=(0, 1))  # relu1's maps, each pooled to its mean
+    kernel = np.asarray(model.dense1.kernel[...])
+    sources, units = told.columns[2].indices, told.columns[3].indices
+    by_hand = np.abs(means[list(sources)][:, None] * kernel[np.ix_(list(sources), list(units))])
+    edges = [e for e in told.edges if e.target[0] == 3]
+    for edge in edges:
+        expected = by_hand[edge.source[1], edge.target[1]] / by_hand.max()
+        assert edge.strength == pytest.approx(expected, rel=1e-4)

@@ -99,7 +99,7 @@ def test_probabilities_are_the_models_softmax_and_cached_per_checkpoint_version(
         raise AssertionError("the cache should have answered")
 
     with monkeypatch.context() as patched:
-        patched.setattr(scoring, "infer_model", no_model)
+        patched.setattr(scoring, "class_scores", no_model)
         again = scoring.cached_probabilities(checkpoint, split)
     np.testing.assert_array_equal(again, probabilities)
 
@@ -167,3 +167,18 @@ def test_calibration_view_adds_the_reject_margin_back_for_before() -> None:
     assert view.ece_after == pytest.approx(
         expected_calibration_error(calibrated.max(1), calibrated.argmax(1) == labels)
     )
+
+
+def test_an_imported_active_model_scores_the_test_set(tmp_path: Path) -> None:
+    """The Data page's scores work for an imported ONNX model too (through onnxruntime)."""
+    from handwritten.models.architectures import create_model
+    from handwritten.models.imported import register_onnx
+    from handwritten.models.inference import infer_model
+
+    from .onnx_models import as_logits, exported, save
+
+    model = create_model("mlp", seed=2)
+    path, _ = register_onnx(save(as_logits(exported(model)), tmp_path / "m.onnx"), "theirs")
+    split = Split(*synthetic_digits(24, seed=3))
+    expected = infer_model(model, split.images_nhw, output="probabilities")
+    np.testing.assert_allclose(scoring.cached_probabilities(path, split), expected, atol=1e-5)

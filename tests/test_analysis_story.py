@@ -130,3 +130,52 @@ def test_filter_story_puts_the_learned_filters_beside_sobel(cnn, seven: np.ndarr
     assert lenet.learned is not None and lenet.learned.shape == (20, 5, 5)
     assert lenet.learned_maps is not None and lenet.learned_maps.shape == (20, 24, 24)
     assert story.filter_story(create_model("mlp", 0), seven).learned is None
+
+
+# Networks built from a layer spec (the Train page's builder): every chapter reads them.
+README_EXAMPLE = "conv3x3x16,relu,pool2,dense64"  # no activation after dense64
+
+
+def test_dense_story_of_a_spec_network_reads_what_the_logits_read(seven: np.ndarray) -> None:
+    model = create_model("custom", 0, "dense32,relu,dropout0.2,bn")
+    told = story.dense_story(model, seven)
+    layers = activations(model, seven)
+    assert told.maps is None and told.flat.shape == (784,)
+    np.testing.assert_allclose(told.hidden, layers[-2].value)  # the norm after the activation
+    assert told.hidden is not None and told.hidden.shape == (32,)
+
+
+@pytest.mark.parametrize("spec", ["conv3x3x8,relu,pool2", "pool2"])
+def test_dense_story_without_a_hidden_dense_layer(seven: np.ndarray, spec: str) -> None:
+    told = story.dense_story(create_model("custom", 0, spec), seven)
+    assert told.hidden is None  # the flattened numbers go straight to the ten scores
+    assert told.probabilities.sum() == pytest.approx(1.0)
+
+
+def test_dense_story_after_global_average_pooling(seven: np.ndarray) -> None:
+    model = create_model("custom", 0, "conv3x3x16,relu,gap")
+    told = story.dense_story(model, seven)
+    assert told.maps is not None and told.maps.shape == (28, 28, 16)
+    np.testing.assert_allclose(told.flat, told.maps.mean(axis=(0, 1)), rtol=1e-5, atol=1e-6)
+    assert told.hidden is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "pooled"),
+    [
+        (README_EXAMPLE, "relu1"),
+        ("pool2,dense32,relu", "input"),  # pooling the drawing itself
+        ("conv3x3x8,relu,avgpool2,dense32,relu", None),  # not a max pool: Sobel by hand
+        ("conv3x3x8,relu,pool3,dense32,relu", None),  # not 2 x 2
+        ("conv3x3x8,relu,gap", None),
+    ],
+)
+def test_pooling_story_shows_only_a_real_2x2_max_pool(
+    seven: np.ndarray, spec: str, pooled: str | None
+) -> None:
+    told = story.pooling_story(create_model("custom", 0, spec), seven)
+    if pooled is None:
+        assert told.channel is None and told.layer == "edge strength"
+    else:
+        assert told.layer == pooled and told.channel is not None
+    assert told.after.shape == (told.before.shape[0] // 2, told.before.shape[1] // 2)

@@ -7,11 +7,11 @@ import pytest
 
 from handwritten.evaluation.calibrate import choose_reject_offset
 from handwritten.evaluation.calibration import (
-    choose_threshold,
     expected_calibration_error,
     fit_temperature,
     reliability,
     softmax_t,
+    threshold_for_declines,
 )
 from handwritten.recognition.predictor import Calibration
 
@@ -45,11 +45,20 @@ def test_fit_temperature_recovers_the_true_one() -> None:
     assert after < 0.02 < before
 
 
-def test_choose_threshold_keeps_the_error_above_it_low() -> None:
-    confidence = np.array([0.99, 0.98, 0.97, 0.9, 0.8, 0.7])
-    correct = np.array([1, 1, 1, 0, 1, 0], bool)
-    assert choose_threshold(confidence, correct, max_error=0.0) == 0.97
-    assert choose_threshold(confidence, correct, max_error=0.2) == 0.8
+def test_threshold_for_declines_by_hand() -> None:
+    # Ten non-digits: six read as "not a digit" (declined at any threshold), four read as a
+    # digit at 0.6, 0.8, 0.95 and 0.99.
+    confidence = np.array([0.9] * 6 + [0.6, 0.8, 0.95, 0.99])
+    read = np.array([False] * 6 + [True] * 4)
+    # 80% declined: two of the four must fall below it, so just above 0.8.
+    cut = threshold_for_declines(confidence, read, 0.8, 0.5)
+    assert 0.8 < cut < 0.8 + 1e-9 and (confidence[read] < cut).sum() == 2
+    # 100%: just above 0.99; 60%: the six suffice, so the lowest allowed.
+    assert 0.99 < threshold_for_declines(confidence, read, 1.0, 0.5) <= 1.0
+    assert threshold_for_declines(confidence, read, 0.6, 0.5) == 0.5
+    # 70% needs only the 0.6 below it: the floor 0.7 is higher and wins.
+    assert threshold_for_declines(confidence, read, 0.7, 0.7) == 0.7
+    assert threshold_for_declines(np.array([]), np.array([], bool), 0.97, 0.5) == 0.5
 
 
 def _rows(margins: list[float]) -> np.ndarray:
@@ -63,7 +72,7 @@ def _rows(margins: list[float]) -> np.ndarray:
 def test_reject_offset_is_the_largest_step_that_keeps_the_non_digits() -> None:
     # Ten non-digits ahead by 0.1, 1.1, ..., 9.1 and one digit the class wrongly claims (by 2).
     margins = [0.1 + k for k in range(10)]
-    logits = _rows(margins + [2.0])
+    logits = _rows([*margins, 2.0])
     labels = np.array([10] * 10 + [3])
     # 90% kept: the offset may pass the smallest margin, not the second: 1.0 (a multiple of
     # 0.25 below 1.1); 100% kept: only offsets below 0.1, so 0.

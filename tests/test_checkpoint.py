@@ -97,3 +97,31 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(tmp_path: Path) ->
 def test_missing_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nope.msgpack")
+
+
+def test_a_custom_network_round_trips_with_its_spec(tmp_path: Path) -> None:
+    spec = "conv3x3x4,bn,relu,pool2,dense16,relu"
+    model = create_model("custom", seed=1, layers=spec)
+    _, params, batch_stats = nnx.split(model, nnx.Param, ...)
+    path = tmp_path / "custom.msgpack"
+    save_checkpoint(path, arch="custom", params=params, batch_stats=batch_stats, layers=spec)
+    assert read_checkpoint(path)["layers"] == spec
+    restored = load_checkpoint(path)
+    assert restored.arch == "custom" and restored.layers == spec
+    x = jax.random.uniform(jax.random.key(0), (2, 28, 28, 1))
+    np.testing.assert_array_equal(restored.model(x), model(x))
+
+
+def test_the_shipped_checkpoint_still_loads_bit_identically_as_the_cnn_class() -> None:
+    from handwritten.models.architectures import CNN
+    from handwritten.models.store import SHIPPED_CHECKPOINT
+
+    payload = read_checkpoint(SHIPPED_CHECKPOINT)
+    assert payload["arch"] == "cnn" and "layers" not in payload
+    restored = load_checkpoint(SHIPPED_CHECKPOINT)
+    assert type(restored.model) is CNN
+    loaded = nnx.to_pure_dict(nnx.state(restored.model, nnx.Param))
+    stored = jax.tree.leaves(payload["params"])
+    assert len(jax.tree.leaves(loaded)) == len(stored)
+    for ours, theirs in zip(jax.tree.leaves(loaded), stored, strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), theirs)

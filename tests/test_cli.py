@@ -149,6 +149,7 @@ def test_bench_json(capsys) -> None:
         assert key in result
     assert result["micro_batches"] == 2  # 32 images in slices of 16
     assert result["train_images_per_second"] > 0 and result["device"].startswith("cpu")
+    assert result["train_images_per_cpu_second"] > 0
 
 
 def test_resume_from_the_cli_uses_the_runs_settings(

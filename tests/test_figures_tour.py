@@ -103,3 +103,12 @@ def test_dense_figure_of_an_open_set_model_has_a_not_a_digit_bar(image28: np.nda
     probabilities = figure.data[4]
     assert len(probabilities.x) == len(probabilities.y) == 11
     assert list(probabilities.y)[-1] == "not a digit"
+
+
+def test_dense_figure_without_a_hidden_dense_layer(image28: np.ndarray) -> None:
+    told = story.dense_story(create_model("custom", 0, "conv3x3x8,relu,pool2"), image28)
+    figure = tour.dense_figure(told)
+    assert not any("units" in title for title in titles(figure))
+    scores, probabilities = figure.data[2], figure.data[3]
+    np.testing.assert_allclose(scores.x, told.logits)
+    np.testing.assert_allclose(probabilities.x, told.probabilities)

@@ -15,6 +15,7 @@ from handwritten.data.preprocess import preprocess
 from handwritten.data.samples import SampleError, SampleStore
 from handwritten.evaluation.styles import seven_segment
 from handwritten.models.store import load_model
+from handwritten.recognition.predictor import Calibration
 from handwritten.storage.runs import RunDir
 from handwritten.training.finetune import (
     MIN_SAMPLES,
@@ -179,7 +180,8 @@ def test_finetune_learns_seven_segment_digits_without_forgetting_mnist(tmp_path:
 
     base, info = load_model("default")
     assert info.name == "default (shipped)"
-    before = accuracy(base.model, fresh_u8, fresh_labels)
+    calibration = Calibration.of(info.meta)
+    before = accuracy(base.model, fresh_u8, fresh_labels, calibration)
 
     run = RunDir.create("finetune", path=tmp_path / "run")
     start = time.perf_counter()
@@ -187,8 +189,13 @@ def test_finetune_learns_seven_segment_digits_without_forgetting_mnist(tmp_path:
         FinetuneConfig(), run, store, load_split("train"), load_split("test")
     )
     seconds = time.perf_counter() - start
-    tuned, _ = load_model(run.path)
-    after = accuracy(tuned.model, fresh_u8, fresh_labels)
+    tuned, tuned_info = load_model(run.path)
+    # The tuned model answers with the base's calibration, marked as inherited.
+    kept = Calibration.of(tuned_info.meta)
+    assert kept == calibration
+    assert "inherited" in tuned_info.meta["calibration"]["fitted_on"]
+    assert tuned_info.meta.get("segmentation") == info.meta.get("segmentation")
+    after = accuracy(tuned.model, fresh_u8, fresh_labels, kept)
     print(
         f"\nfine-tune: {seconds:.1f} s ({figures['train_seconds']:.1f} s training); "
         f"fresh seven-segment {before:.3f} -> {after:.3f}; "

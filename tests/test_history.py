@@ -48,7 +48,7 @@ def test_rows_hold_settings_facts_results_and_the_active_flag() -> None:
     broken = RunDir.create("cnn", root=runs_dir())
     (broken.path / RunDir.CONFIG).write_text("{not json")
     expected = RunRow(
-        run_id=run.id, arch="mlp", epochs=1, batch_size=32, lr=0.01, optimizer="adam",
+        run_id=run.id, arch="mlp", layers=None, epochs=1, batch_size=32, lr=0.01, optimizer="adam",
         augment=False, n_train=512, state="finished", reason="", resumable=False,
         test_accuracy=0.93, duration_seconds=2.0, images_per_second=100.0, active=False,
         path=run.path,

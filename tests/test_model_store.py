@@ -62,6 +62,35 @@ def test_unknown_model_spec(tmp_path: Path) -> None:
         load_model(tmp_path / "missing")
 
 
+def test_an_imported_name_is_a_model_everywhere_but_training(tmp_path: Path) -> None:
+    from handwritten.models.imported import ImportedModel, register_onnx
+    from handwritten.models.store import load_any, registered_models
+    from handwritten.recognition.predictor import Predictor
+
+    from .onnx_models import exported, save
+
+    run = _run_with_checkpoint(tmp_path)
+    promote(run.path)
+    path, _ = register_onnx(save(exported(create_model("mlp")), tmp_path / "m.onnx"), "theirs")
+    assert checkpoint_for("theirs") == path
+    with pytest.raises(ModelNotFoundError, match="an imported ONNX model; it predicts"):
+        load_model("theirs")
+    model, info = load_any("theirs")
+    assert isinstance(model, ImportedModel) and (info.name, info.arch) == ("theirs", "onnx")
+    assert [(m.name, m.source, m.active) for m in registered_models()] == [
+        ("shipped", "shipped", False), (run.path.name, "promoted", True),
+        ("theirs", "imported", False),
+    ]  # fmt: skip
+    promote("theirs")
+    assert checkpoint_for("default") == path
+    predictor = Predictor.load("default")
+    assert not predictor.explainable and predictor.info.name == "theirs"
+    with pytest.raises(ModelNotFoundError, match="has no layers to open here"):
+        _ = predictor.model
+    assert [m.name for m in registered_models() if m.active] == ["theirs"]
+    assert run.path.name in [m.name for m in registered_models()], "promoted runs stay"
+
+
 PROBE_CACHE = """
 import collections
 import jax

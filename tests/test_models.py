@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from handwritten.models.architectures import REGISTRY, count_parameters, create_model, max_pool_2x2
+from handwritten.models.layer_spec import SHORTCUTS
 
 EXPECTED = {
     # arch: (parameter count, [(layer name, kind, shape without batch)] for weight layers)
@@ -37,6 +38,16 @@ EXPECTED = {
         861_802 + 256 + 1,  # the cnn's, and one more output row: 862,059
         [("conv1", "conv", (28, 28, 32)), ("dense1", "dense", (256,)),
          ("logits", "dense", (11,))],  # the 11th output: "not a digit"
+    ),
+    "fast": (
+        5 * 5 * 1 * 24 + 2 * 24  # conv1 600 (no bias: batch norm follows), norm1 48
+        + 3 * 3 * 24 * 32 + 2 * 32  # conv2 6,912, norm2 64
+        + 5 * 5 * 32 * 256 + 256  # dense1 205,056 (800 inputs)
+        + 256 * 10 + 10,  # logits 2,570: 215,250 in all
+        [("conv1", "conv", (24, 24, 24)), ("pool1", "pool", (12, 12, 24)),
+         ("norm1", "norm", (12, 12, 24)), ("conv2", "conv", (10, 10, 32)),
+         ("pool2", "pool", (5, 5, 32)), ("norm2", "norm", (5, 5, 32)),
+         ("dense1", "dense", (256,)), ("logits", "dense", (10,))],
     ),
 }  # fmt: skip
 
@@ -107,3 +118,53 @@ def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window() -> None:
     ours = jax.grad(lambda v: (max_pool_2x2(v) * weights).sum())(x)
     expected = jax.grad(lambda v: (reference(v) * weights).sum())(x)
     np.testing.assert_allclose(ours, expected)
+
+
+@pytest.mark.parametrize("arch", sorted(SHORTCUTS))  # cnn_open: the cnn's with 11 outputs
+def test_a_shortcuts_spec_builds_todays_module_exactly(arch: str) -> None:
+    from flax import nnx
+
+    fixed = create_model(arch, seed=4)
+    built = create_model("custom", seed=4, layers=SHORTCUTS[arch])
+    assert type(fixed).__name__ != "SpecNet" and type(built).__name__ == "SpecNet"
+    for kind in (nnx.Param, nnx.BatchStat):
+        ours = nnx.to_pure_dict(nnx.state(built, kind))
+        theirs = nnx.to_pure_dict(nnx.state(fixed, kind))
+        assert jax.tree.structure(ours) == jax.tree.structure(theirs)  # same names
+        for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+            np.testing.assert_array_equal(a, b)  # same shapes, same initial values
+    x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1))
+    np.testing.assert_array_equal(built(x), fixed(x))
+    key = jax.random.key(9)  # dropout too
+    np.testing.assert_array_equal(
+        built(x, train=True, dropout_key=key), fixed(x, train=True, dropout_key=key)
+    )
+
+
+def test_a_spec_network_traces_its_plan_with_kinds() -> None:
+    from handwritten.models.layer_spec import plan_layers
+
+    spec = "conv4x4x5,bn,tanh,avgpool3,conv3x3x7valid,relu,pool2,dropout0.2,gap,dense12,bn"
+    model = create_model("custom", seed=0, layers=spec)
+    layers = model.trace(jnp.zeros((2, 28, 28, 1)))
+    planned = plan_layers(spec).layers
+    assert [(layer.name, layer.kind, layer.value.shape[1:]) for layer in layers] == [
+        (row.name, row.kind, row.shape) for row in planned
+    ]
+    assert count_parameters(model) == plan_layers(spec).parameters
+    assert model.arch == "custom" and model.layer_spec == spec
+
+
+def test_each_dropout_layer_draws_its_own_mask() -> None:
+    model = create_model("custom", seed=0, layers="dense64,dropout0.5,dense64,dropout0.5")
+    x = jax.random.uniform(jax.random.key(0), (4, 28, 28, 1))
+    layers = model.trace(x, train=True, dropout_key=jax.random.key(1))
+    first, second = (layer.value == 0 for layer in layers if layer.kind == "dropout")
+    assert bool(first.any()) and bool(second.any()) and not bool((first == second).all())
+
+
+def test_custom_needs_layers_and_layers_need_custom() -> None:
+    with pytest.raises(ValueError, match="layers go with the 'custom' architecture"):
+        create_model("custom")
+    with pytest.raises(ValueError, match="layers go with the 'custom' architecture, not 'cnn'"):
+        create_model("cnn", layers="dense8")

@@ -61,6 +61,21 @@ def test_several_digits_read_left_to_right(predictor: Predictor) -> None:
     assert len(prediction.to_json()["per_digit"]) == 3
 
 
+def test_answer_leaves_a_shared_preprocessing_as_it_was(predictor: Predictor) -> None:
+    """`compare` hands one preprocessing to every model: recognition's grouping of it is the
+    answer's own, never written back into the shared input."""
+    from handwritten.data.preprocess import preprocess
+
+    shift = lambda strokes, dx: [[(x // 2 + dx, y) for x, y in s] for s in strokes]  # noqa: E731
+    prepared = preprocess(canvas(shift(SEVEN, 0) + shift(ONE, 140), width=300))
+    digits, groups = list(prepared.digits), [list(g) for g in prepared.groups]
+    first, second = predictor.answer(prepared), predictor.answer(prepared)
+    assert first.digits == second.digits == "71"
+    assert len(prepared.digits) == len(digits) and prepared.groups == groups
+    assert all(now is then for now, then in zip(prepared.digits, digits, strict=True))
+    assert first.preprocessed is not prepared
+
+
 def test_no_recompiles_after_warm_up(predictor: Predictor) -> None:
     before = _forward._cache_size()
     for strokes in (ONE, SEVEN, ZERO, [*ONE, [(10, 10), (40, 40)]]):

@@ -85,6 +85,19 @@ def test_snapshots_are_float16_and_load_as_float32(tmp_path: Path) -> None:
     assert [s.step for s in list_snapshots(run)] == [7]
 
 
+def test_a_custom_networks_snapshot_loads_from_its_spec(tmp_path: Path) -> None:
+    run = RunDir.create("custom", path=tmp_path / "run")
+    model = create_model("custom", 3, "conv3x3x4,relu,pool2,dense16,relu")
+    _, params, batch_stats = split_model(model)
+    path = save_snapshot(run, 1, arch="custom", params=params, batch_stats=batch_stats,
+                         layers=model.layer_spec)  # fmt: skip
+    loaded = load_snapshot(path)
+    assert loaded.layer_spec == model.layer_spec
+    images = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(infer_model(loaded, images), infer_model(model, images),
+                               rtol=1e-2, atol=1e-2)  # fmt: skip
+
+
 def test_half_written_and_foreign_files_are_not_snapshots(tmp_path: Path) -> None:
     run = RunDir.create("x", path=tmp_path / "run")
     run.snapshot_dir.mkdir()

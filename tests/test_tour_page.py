@@ -210,3 +210,23 @@ def test_the_fine_tune_chapter_says_how_to_make_one() -> None:
         turn(at, "tour_next")
     assert "No fine-tune yet. Save at least 10 samples" in markdown(at)
     assert np.asarray(at.get("plotly_chart")).size == 1
+
+
+def test_an_imported_model_tells_which_chapters_it_cannot_open(tmp_path) -> None:
+    """An imported ONNX model answers (chapters 1-3 and 8-10 work) but has no layers: the
+    chapters that read them say why instead of failing."""
+    from handwritten.models.imported import register_onnx
+    from handwritten.models.store import promote
+
+    from .onnx_models import exported, save
+
+    register_onnx(save(exported(create_model("mlp")), tmp_path / "m.onnx"), "theirs")
+    promote("theirs")
+    at = tour()
+    turn(at, "tour_next")
+    turn(at, "tour_next")
+    assert heading(at).endswith("Convolution") and at.get("plotly_chart")
+    turn(at, "tour_next")
+    assert heading(at).endswith("Learned filters")
+    (note,) = at.info
+    assert "**theirs**, is an imported ONNX model" in note.value and not at.get("plotly_chart")

@@ -59,7 +59,8 @@ def test_fit_writes_a_complete_run_directory(tmp_path: Path, splits) -> None:
 # The synthetic digits tell their label by the bar's row, which augmentation's re-centring
 # mostly removes: with it, a model learns less (about 0.5-0.65 here), but well above chance.
 @pytest.mark.parametrize(
-    ("arch", "augment", "least"), [("lenet", False, 0.9), ("cnn", False, 0.9), ("cnn", True, 0.3)]
+    ("arch", "augment", "least"),
+    [("lenet", False, 0.9), ("cnn", False, 0.9), ("cnn", True, 0.3), ("fast", False, 0.9)],
 )
 def test_conv_models_and_augmentation_learn(
     tmp_path: Path, splits, arch: str, augment: bool, least: float
@@ -68,6 +69,20 @@ def test_conv_models_and_augmentation_learn(
     result = fit(config, RunDir.create(arch, path=tmp_path / arch), *splits)
     assert result.state == "finished"
     assert result.summary["test_accuracy"] > least
+
+
+def test_the_test_set_is_read_once_per_epoch_and_the_summary_reuses_the_last(
+    tmp_path: Path, splits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handwritten.training import loop
+
+    calls = []
+    real = loop._test_logits
+    monkeypatch.setattr(loop, "_test_logits", lambda *a: calls.append(1) or real(*a))
+    config = dataclasses.replace(TINY, epochs=2)
+    result = fit(config, RunDir.create("mlp", path=tmp_path / "run"), *splits)
+    assert len(calls) == 2, "one evaluation per epoch, none again for the summary"
+    assert result.summary["test_accuracy"] == result.summary["epoch_test_accuracy"][-1]
 
 
 def test_stop_request_ends_the_run_with_a_usable_checkpoint(tmp_path: Path, splits) -> None:
@@ -250,3 +265,37 @@ def test_a_second_process_compiles_nothing(tmp_path: Path) -> None:
     second_hits, second_misses = run("second")
     assert first_hits == 0 and first_misses >= 2  # at least the train and eval steps
     assert second_misses == 0 and second_hits == first_misses
+
+
+def test_layers_resolve_to_a_custom_network_or_a_shortcut() -> None:
+    from handwritten.training.config import resolve_config
+
+    config = resolve_config(layers=" Conv3x3x8,ReLU,pool2 ")
+    assert (config.arch, config.layers) == ("custom", "conv3x3x8,relu,pool2")
+    assert dataclasses.replace(config, arch="cnn", layers=None) == PRESETS["cnn"]  # its recipe
+    assert resolve_config(layers="lenet") == PRESETS["lenet"]
+    resumed = resolve_config(base=config, epochs=9)
+    assert (resumed.layers, resumed.epochs) == ("conv3x3x8,relu,pool2", 9)
+    assert resolve_config(base=config, arch="mlp").layers is None
+    with pytest.raises(ValueError, match="not both"):
+        resolve_config(arch="mlp", layers="dense8")
+    with pytest.raises(ValueError, match="layer 2 'bogus': unknown layer"):
+        resolve_config(layers="relu,bogus")
+    with pytest.raises(ValueError, match="layers go with arch 'custom', not 'mlp'"):
+        dataclasses.replace(PRESETS["mlp"], layers="dense8").validate()
+    with pytest.raises(ValueError, match="or 'custom' with layers"):
+        dataclasses.replace(PRESETS["mlp"], arch="custom").validate()
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_custom_network_trains_and_records_its_spec(tmp_path: Path, splits) -> None:
+    spec = "conv3x3x8,relu,pool2,dense32,relu"
+    config = dataclasses.replace(TINY, arch="custom", layers=spec, epochs=2)
+    run = RunDir.create("custom", path=tmp_path / "custom")
+    result = fit(config, run, *splits)
+    assert result.state == "finished" and result.summary["test_accuracy"] > 0.9
+    assert result.summary["layers"] == spec
+    assert result.summary["parameters"] == 80 + 14 * 14 * 8 * 32 + 32 + 330
+    restored = load_checkpoint(run.checkpoint_path)
+    assert restored.arch == "custom" and restored.layers == spec
+    assert run.settings()["layers"] == spec

@@ -20,7 +20,7 @@ from handwritten.models.store import checkpoint_for, promote
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
 from handwritten.training.config import DEMO_PRESET, PRESETS, TrainConfig
-from handwritten.ui import state
+from handwritten.ui import history_view, state
 from handwritten.ui import training as panels
 
 from .test_app import open_page
@@ -196,6 +196,39 @@ def test_the_live_panel_parses_only_new_metric_lines_between_polls() -> None:
     (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-live_curves")]
     loss = json.loads(chart.proto.spec)["data"][0]
     assert loss["y"] == [0.5, 0.25], "the chart has the old points and the new one"
+
+
+def test_download_onnx_offers_the_selected_runs_model() -> None:
+    import numpy as np
+    import onnxruntime
+
+    from handwritten.models.inference import infer_model
+    from handwritten.models.store import load_model
+
+    run = finished_run()
+    at = train_page()
+    assert not at.get("download_button"), "nothing selected yet"
+    select_runs(at, 0)
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download ONNX" and not download.proto.disabled
+    # What a click gets:
+    session = onnxruntime.InferenceSession(history_view._onnx_of(str(run.path)))
+    images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    restored, _ = load_model(run.path)
+    np.testing.assert_allclose(
+        session.run(None, {"images": images[..., None]})[0],
+        infer_model(restored.model, images, output="probabilities"),
+        atol=1e-4,
+    )
+
+
+def test_history_shows_a_custom_networks_layers() -> None:
+    run = finished_run()
+    run.write_config(run.settings() | {"arch": "custom", "layers": "dense8,relu"})
+    at = train_page()
+    select_runs(at, 0)
+    details = dict(at.dataframe[1].value.itertuples(index=False))
+    assert details["layers"] == "dense8,relu" and details["architecture"] == "custom"
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,12 @@ A connection's strength is exact where the step is linear, measured on this draw
 
 - into a convolution: the mean |input map i correlated with kernel w[:, :, i, j]| over the
   output map j (the part of output j that came from input i);
-- into the hidden dense layer: |sum over positions of map i times the weights to unit u|;
-- into an output: |hidden unit u times its weight to that digit|.
+- into the first dense layer: |sum over positions of map i times the weights to unit u| (after
+  global average pooling: |map i's mean times its weight|);
+- into a further dense layer or an output: |unit u times its weight to that unit or digit|.
+
+Every hidden dense layer is a column (a network built from a layer spec may have none, one or
+several); without one, the maps link straight to the winning digit.
 
 Batch norm, ReLU and pooling act on each channel alone, so they link channel i to channel i;
 batch norm and dropout are not drawn as columns (CNN Explainer has neither).
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handwritten.analysis.network import LayerActivation, activations, correlate_same
-from handwritten.analysis.story import map_contrast
+from handwritten.analysis.story import flat_index, hidden_blocks, map_contrast, softmax
 from handwritten.models.architectures import MNIST_MEAN, MNIST_STD, DigitModel
 
 SPATIAL_KINDS = ("input", "conv", "activation", "pool")
@@ -125,9 +129,8 @@ def _model_input(layer: LayerActivation) -> np.ndarray:
 
 
 def _spatial_layers(layers: list[LayerActivation]) -> list[int]:
-    """Indices of the drawn spatial layers, up to the flatten."""
-    flatten = next(i for i, layer in enumerate(layers) if layer.info.kind == "flatten")
-    return [i for i in range(flatten) if layers[i].info.kind in SPATIAL_KINDS]
+    """Indices of the drawn spatial layers, up to the flatten (or global pooling)."""
+    return [i for i in range(flat_index(layers)) if layers[i].info.kind in SPATIAL_KINDS]
 
 
 def _block_channels(layers: list[LayerActivation], drawn: list[int], per_column: int) -> list:
@@ -181,37 +184,50 @@ def _spatial_columns(
     return columns, edges
 
 
+def _flat_inputs(layers: list[LayerActivation]) -> np.ndarray:
+    """(h, w, c) what the first dense layer reads, by map: the maps before the flatten, or each
+    map's mean (1, 1, c) after global average pooling."""
+    flat = flat_index(layers)
+    inputs = _model_input(layers[flat - 1])
+    if layers[flat].info.kind != "flatten":
+        inputs = inputs.mean(axis=(0, 1), keepdims=True)
+    return inputs
+
+
 def _dense_columns(
     model: DigitModel, layers: list[LayerActivation], spatial: list[Column], per_column: int,
     fan_in: int,
 ) -> tuple[list[Column], list[Edge], int]:  # fmt: skip
-    """The hidden dense layer (its activation's strongest units), the ten outputs (eleven with
-    "not a digit"), the edges into them and the winning output."""
-    flatten = next(i for i, layer in enumerate(layers) if layer.info.kind == "flatten")
-    dense = layers[flatten + 1]
-    hidden = [layer for layer in layers[flatten:-1] if layer.info.kind == "activation"][-1]
-    logits = layers[-1].value
-    probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
-    units = _strongest(hidden.value, per_column)
+    """Each hidden dense layer (its block's strongest units after its activation), the ten
+    outputs (eleven with "not a digit"), the edges into them and the winning output."""
+    probabilities = softmax(layers[-1].value)
     answer = int(probabilities.argmax())
-    last = len(spatial) - 1
-    hidden_column = Column(dense.info.name, "dense", dense.info.shape, units, None,
-                           hidden.value[list(units)])  # fmt: skip
+    source_col, sources = len(spatial) - 1, list(spatial[-1].indices)
+    previous: np.ndarray | None = None  # the last hidden block's output (units,)
+    columns: list[Column] = []
+    edges: list[Edge] = []
+    for dense, end in [*hidden_blocks(layers), (len(layers) - 1, None)]:
+        targets = [answer] if end is None else list(_strongest(layers[end].value, per_column))
+        kernel = _kernel(model, layers[dense])
+        if previous is None:
+            strengths = dense_strengths(_flat_inputs(layers), kernel, sources, targets)
+        else:
+            strengths = output_strengths(previous, kernel, sources, targets)
+        if end is None:  # only into the winner: the connections that lit it
+            winners = _top_edges(strengths, source_col, source_col + 1, fan_in + 1)
+            edges += [Edge(e.source, (source_col + 1, answer), e.strength) for e in winners]
+            break
+        edges += _top_edges(strengths, source_col, source_col + 1, fan_in)
+        previous = layers[end].value
+        info = layers[dense].info
+        columns.append(Column(info.name, "dense", info.shape, tuple(targets), None,
+                              previous[targets]))  # fmt: skip
+        source_col, sources = source_col + 1, targets
     classes = len(probabilities)  # 11 when the model can answer "not a digit" (the last)
-    outputs = Column("output", "output", (classes,), tuple(range(classes)), None, probabilities)
-    into_dense = dense_strengths(
-        _model_input(layers[flatten - 1]), _kernel(model, dense),
-        list(spatial[last].indices), list(units),
-    )  # fmt: skip
-    into_output = output_strengths(
-        hidden.value, _kernel(model, layers[-1]), list(units), [answer]
-    )  # only into the winner: the connections that lit it
-    edges = _top_edges(into_dense, last, last + 1, fan_in)
-    edges += [
-        Edge(e.source, (last + 2, answer), e.strength)
-        for e in _top_edges(into_output, last + 1, last + 2, fan_in + 1)
-    ]
-    return [hidden_column, outputs], edges, answer
+    columns.append(
+        Column("output", "output", (classes,), tuple(range(classes)), None, probabilities)
+    )
+    return columns, edges, answer
 
 
 def overview(

@@ -20,8 +20,8 @@ from handwritten.data.mnist import Split
 from handwritten.evaluation.calibration import Reliability, expected_calibration_error, reliability
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
 from handwritten.models.architectures import NOT_A_DIGIT
-from handwritten.models.inference import infer_model
-from handwritten.models.store import load_model
+from handwritten.models.inference import class_scores
+from handwritten.models.store import load_any
 from handwritten.recognition.predictor import Calibration
 from handwritten.storage.files import FileVersion, atomic_write_bytes
 from handwritten.storage.paths import derived_cache_file
@@ -78,8 +78,8 @@ def cached_probabilities(checkpoint: Path | FileVersion, split: Split) -> np.nda
     cached = _read_cached(path, len(split))
     if cached is not None:
         return cached
-    restored, info = load_model(Path(version.path))
-    logits_nk = infer_model(restored.model, split.images_nhw)
+    model, info = load_any(Path(version.path))
+    logits_nk = class_scores(model, split.images_nhw)
     probabilities_nk = Calibration.of(info.meta).probabilities(logits_nk).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, probabilities_nk, allow_pickle=False)

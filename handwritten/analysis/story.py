@@ -2,12 +2,14 @@
 
 Each function takes the preprocessed 28x28 image (floats in [0, 1], what the model sees) and,
 where the model matters, the model itself, and returns plain arrays for one picture. Everything
-is read from the model's own `trace` (layer kinds, never names), so the chapters work for the
-shipped cnn, the seed's LeNet and, where a chapter allows it, the MLP.
+is read from the model's own `trace` (layer kinds and shapes, never names), so the chapters work
+for the shipped cnn, the seed's LeNet, the MLP and any network built from a layer spec (a
+chapter whose layer the network lacks shows the hand-made version, and says so).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +24,7 @@ from handwritten.analysis.network import (
     first_layer_filters,
     sobel,
 )
-from handwritten.models.architectures import DigitModel
+from handwritten.models.architectures import MNIST_MEAN, MNIST_STD, DigitModel
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 3: convolution by hand
@@ -148,17 +150,25 @@ def _zoom_corner(before: np.ndarray) -> tuple[int, int]:
 
 
 def pooling_story(model: DigitModel, image28: np.ndarray) -> PoolingStory:
-    """The model's first pooling layer on the channel that shows most (or, for a model without
-    pooling, the drawing's Sobel edge strength pooled by hand)."""
+    """The model's first 2x2 max pool on the channel that shows most; for a model without one
+    (no pooling, or only average, larger or global pooling) the drawing's Sobel edge strength
+    pooled by hand, which is what the chapter explains."""
     layers = activations(model, image28)
-    index = next((i for i, layer in enumerate(layers) if layer.info.kind == "pool"), None)
-    if index is None:
-        before = sobel(image28)[2]
-        return PoolingStory("edge strength", None, before, max_pool(before), *_zoom_corner(before))
-    source = layers[index - 1]
-    channel = int(map_contrast(layers[index].value).argmax())
-    before = source.value[..., channel]
-    return PoolingStory(source.info.name, channel, before, max_pool(before), *_zoom_corner(before))
+    for index, layer in enumerate(layers):
+        if layer.info.kind != "pool" or layer.value.ndim != 3:
+            continue
+        source = layers[index - 1]
+        channel = int(map_contrast(layer.value).argmax())
+        before = source.value[..., channel]
+        after = max_pool(before)
+        read = (after - MNIST_MEAN) / MNIST_STD if source.info.kind == "input" else after
+        is_max_2x2 = after.shape == layer.value.shape[:2] and bool(
+            np.allclose(read, layer.value[..., channel], atol=1e-5)
+        )
+        if is_max_2x2 and min(before.shape) >= 4:
+            return PoolingStory(source.info.name, channel, before, after, *_zoom_corner(before))
+    before = sobel(image28)[2]
+    return PoolingStory("edge strength", None, before, max_pool(before), *_zoom_corner(before))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,9 +185,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class DenseStory:
     """From the last feature maps to ten probabilities, one array per stage."""
 
-    maps: np.ndarray | None  # (h, w, c): the last spatial layer (None for an MLP)
-    flat: np.ndarray  # (h * w * c,): the same numbers in one row
-    hidden: np.ndarray  # (units,): the hidden dense layer after its activation
+    maps: np.ndarray | None  # (h, w, c): the last spatial layer (None: the input, as in an MLP)
+    flat: np.ndarray  # (h * w * c,): the same numbers in one row (or (c,) map means after gap)
+    hidden: np.ndarray | None  # (units,): what the logits read, None without a hidden dense layer
     logits: np.ndarray  # (K,): one score per digit, and "not a digit" last when K = 11
     probabilities: np.ndarray  # (K,)
 
@@ -186,17 +196,29 @@ class DenseStory:
         return int(self.probabilities.argmax())
 
 
+def flat_index(layers: list[LayerActivation]) -> int:
+    """The first layer whose output is one row of numbers: the flatten (or global pooling)."""
+    return next(i for i, layer in enumerate(layers) if layer.value.ndim == 1)
+
+
+def hidden_blocks(layers: list[LayerActivation]) -> list[tuple[int, int]]:
+    """(dense, end) per hidden dense layer after the flatten: its index and that of the last
+    layer of its block (its norm, activation or dropout), the one the next dense layer reads."""
+    denses = [i for i in range(flat_index(layers), len(layers)) if layers[i].info.kind == "dense"]
+    return [(dense, following - 1) for dense, following in itertools.pairwise(denses)]
+
+
 def dense_story(model: DigitModel, image28: np.ndarray) -> DenseStory:
     """The activations around the dense part: last maps, flattened, hidden units, scores."""
     layers = activations(model, image28)
-    flatten = next(i for i, layer in enumerate(layers) if layer.info.kind == "flatten")
-    spatial = layers[flatten - 1].value if layers[flatten - 1].value.ndim == 3 else None
-    hidden = [layer for layer in layers[flatten:-1] if layer.info.kind == "activation"][-1]
+    flat = flat_index(layers)
+    blocks = hidden_blocks(layers)
+    before = layers[flat - 1]
     logits = layers[-1].value
     return DenseStory(
-        maps=spatial if spatial is not None and spatial.shape[-1] > 1 else None,
-        flat=layers[flatten].value,
-        hidden=hidden.value,
+        maps=before.value if before.info.kind != "input" else None,
+        flat=layers[flat].value,
+        hidden=layers[blocks[-1][1]].value if blocks else None,
         logits=logits,
         probabilities=softmax(logits),
     )

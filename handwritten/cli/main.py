@@ -30,12 +30,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from handwritten.data.samples import SampleError
     from handwritten.jobs.lock import JobRunningError
     from handwritten.models.checkpoint import CheckpointError
+    from handwritten.models.imported import ModelImportError
     from handwritten.models.store import ModelNotFoundError
     from handwritten.storage.runs import RunError
 
     return (
         CliError, DataError, ImageError, ModelNotFoundError, CheckpointError, RunError,
-        JobRunningError, SampleError, ValueError,  # ValueError: invalid settings and the like
+        JobRunningError, SampleError, ModelImportError,
+        ValueError,  # invalid settings and the like
     )  # fmt: skip
 
 

@@ -1,9 +1,11 @@
-"""``evaluate``, ``predict``, ``promote`` and ``info``: parse, call the library, print."""
+"""``evaluate``, ``predict`` (``--compare``), ``promote`` and ``info``: parse, call, print."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from handwritten.cli.options import EXIT_USAGE, emit_json
@@ -16,22 +18,22 @@ def warn_if_fallback(command: str, info: Any) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from handwritten.models.store import load_model
+    from handwritten.models.store import load_any
 
-    restored, info = load_model(args.model)
+    model, info = load_any(args.model)
     warn_if_fallback("evaluate", info)
     if args.set == "latency":
-        return _evaluate_latency(args, restored.model, info)
+        return _evaluate_latency(args, model, info)
     if args.set != "mnist":
-        return _evaluate_realistic(args, restored.model, info)
+        return _evaluate_realistic(args, model, info)
     from handwritten.data.mnist import load_split
     from handwritten.evaluation.calibration import calibrated_figures
-    from handwritten.models.inference import infer_model
+    from handwritten.models.inference import class_scores
     from handwritten.recognition.predictor import Calibration
 
     test = load_split("test").subset(args.limit)
-    logits = infer_model(restored.model, test.images_nhw)
     calibration = Calibration.of(info.meta)
+    logits = class_scores(model, test.images_nhw)
     result, ece = calibrated_figures(logits, test.labels_n, calibration)
     output = {"model": info.name, "arch": info.arch, "set": args.set} | result.to_dict() | ece
     if args.json:
@@ -81,21 +83,14 @@ def _evaluate_realistic(args: argparse.Namespace, model: Any, info: Any) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from handwritten.data.preprocess import ImageError
+    if args.compare:
+        return _predict_compare(args)
     from handwritten.recognition.predictor import Predictor
 
     predictor = Predictor.load(args.model)
     warn_if_fallback("predict", predictor.info)
-    failures = 0
-    for path in args.files:
-        try:
-            prediction = predictor.predict(path, multi=not args.single)
-        except ImageError as exc:
-            failures += 1
-            print(f"handwritten predict: {exc}", file=sys.stderr)
-            if args.json:
-                emit_json({"path": str(path), "error": str(exc)})
-            continue
+
+    def show(path: Path, prediction: Any) -> None:
         if args.json:
             emit_json({"path": str(path)} | prediction.to_json())
         elif not prediction.digits:
@@ -103,6 +98,50 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             flag = "  (unsure)" if prediction.unsure else ""
             print(f"{path}: {prediction.digits}  confidence {prediction.confidence:.1%}{flag}")
+
+    return _each_file(args, lambda path: predictor.predict(path, multi=not args.single), show)
+
+
+def _predict_compare(args: argparse.Namespace) -> int:
+    """Every registered model's answer per file, disagreements marked."""
+    from handwritten.recognition.compare import compare, load_registered
+
+    predictors = load_registered()
+
+    def show(path: Path, comparison: Any) -> None:
+        if args.json:
+            emit_json({"path": str(path)} | comparison.to_json())
+            return
+        verdict = "all agree" if comparison.agree else "models disagree"
+        print(f"{path}: {verdict} (most say {comparison.consensus or 'no digit'})")
+        for answer in comparison.answers:
+            p, model = answer.prediction, answer.model
+            label = model.name + (" (active)" if model.active else "")
+            marks = ("" if answer.agrees else "  <- differs") + ("  (unsure)" if p.unsure else "")
+            print(f"  {label:<32} {model.source:<9} {p.digits or '-':>6} "
+                  f"{p.confidence:>7.1%}{marks}")  # fmt: skip
+
+    return _each_file(args, lambda path: compare(predictors, path, multi=not args.single), show)
+
+
+def _each_file(
+    args: argparse.Namespace, read: Callable[[Path], Any], show: Callable[[Path, Any], None]
+) -> int:
+    """Read and show each file in turn. A file that is not a readable image is said in one
+    line (and as a JSON error line with --json) and the others still run; exit 2 if any was."""
+    from handwritten.data.preprocess import ImageError
+
+    failures = 0
+    for path in args.files:
+        try:
+            result = read(path)
+        except ImageError as exc:
+            failures += 1
+            print(f"handwritten predict: {exc}", file=sys.stderr)
+            if args.json:
+                emit_json({"path": str(path), "error": str(exc)})
+            continue
+        show(path, result)
     return EXIT_USAGE if failures else 0
 
 
@@ -115,10 +154,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from handwritten.models.store import load_model
+    from handwritten.models.store import load_any
     from handwritten.runtime.device import describe_device
 
-    _, info = load_model("default")
+    _, info = load_any("default")
     warn_if_fallback("info", info)
     output = {
         "model": info.name,

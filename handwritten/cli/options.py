@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from handwritten.training.config import LIMITS
+from handwritten.models.layer_spec import LayerSpecError
+from handwritten.training.config import LIMITS, check_layers
 
 EXIT_USAGE = 2  # bad input: arguments, files, settings
 EXIT_FAILURE = 1  # the work itself failed (a run diverged, a disk filled up)
@@ -88,3 +89,12 @@ def digit(text: str) -> int:
     if text not in {str(d) for d in range(10)}:
         raise argparse.ArgumentTypeError(f"{text!r} is not a digit 0-9")
     return int(text)
+
+
+def layer_spec(text: str) -> str:
+    """A layer spec or a shortcut name (mlp, lenet, cnn) that builds on this machine."""
+    try:
+        check_layers(text)
+    except LayerSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text

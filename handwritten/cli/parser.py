@@ -7,13 +7,21 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from handwritten.cli import data_commands, model_commands, training_commands
-from handwritten.cli.options import Parser, bounded_int, digit, int_at_least, positive_float
+from handwritten.cli import data_commands, exchange_commands, model_commands, training_commands
+from handwritten.cli.options import (
+    Parser,
+    bounded_int,
+    digit,
+    int_at_least,
+    layer_spec,
+    positive_float,
+)
 from handwritten.data.mnist import SOURCES
 from handwritten.evaluation import DIGIT_SOURCES, REALISTIC_SETS
 from handwritten.training.config import ARCHS, OPTIMIZERS, PRESETS, FinetuneConfig
 
 Commands = Any  # argparse's private _SubParsersAction
+MODEL_HELP = "default, a run dir, a checkpoint or an imported model's name"
 
 
 def _micro_batch(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +31,14 @@ def _micro_batch(parser: argparse.ArgumentParser) -> None:
         help="images per device in one gradient slice of a batch "
         "(default: sized to the CPU cache; 0: the whole batch)",
     )
+
+
+def _layers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--layers", type=layer_spec, metavar="SPEC",
+        help="your own network, e.g. conv3x3x16,relu,pool2,dense64,relu (see the README); "
+        "mlp, lenet and cnn name theirs",
+    )  # fmt: skip
 
 
 def _output(parser: argparse.ArgumentParser, quiet: bool = False) -> None:
@@ -46,6 +62,7 @@ def _add_train(commands: Commands) -> None:
     train = commands.add_parser("train", help="train a model into a run directory")
     train.add_argument("--preset", choices=tuple(PRESETS))
     train.add_argument("--arch", choices=ARCHS)
+    _layers(train)
     train.add_argument("--epochs", type=bounded_int("epochs"))
     train.add_argument("--batch-size", type=bounded_int("batch_size"))
     train.add_argument("--lr", type=positive_float)
@@ -68,7 +85,7 @@ def _add_train(commands: Commands) -> None:
 
 def _add_models(commands: Commands) -> None:
     evaluate = commands.add_parser("evaluate", help="accuracy of a model")
-    evaluate.add_argument("--model", default="default", help="default, a run dir or a checkpoint")
+    evaluate.add_argument("--model", default="default", help=MODEL_HELP)
     evaluate.add_argument(
         "--set", choices=("mnist", *REALISTIC_SETS, "latency"), default="mnist",
         help="MNIST test set; a realistic set: canvas drawings, photos, multi-digit strings, "
@@ -85,13 +102,21 @@ def _add_models(commands: Commands) -> None:
 
     predict = commands.add_parser("predict", help="read the digits in image files")
     predict.add_argument("files", nargs="+", type=Path)
-    predict.add_argument("--model", default="default")
+    predict.add_argument("--model", default="default", help=MODEL_HELP)
     predict.add_argument("--single", action="store_true", help="treat all ink as one digit")
+    predict.add_argument(
+        "--compare", action="store_true",
+        help="every registered model's answer side by side (shipped, promoted, imported)",
+    )  # fmt: skip
     _output(predict)
     predict.set_defaults(handler=model_commands.cmd_predict)
 
-    promote = commands.add_parser("promote", help="make a run's model the active one")
-    promote.add_argument("run_dir", type=Path)
+    promote = commands.add_parser(
+        "promote", help="make a run's or an imported model the active one"
+    )
+    promote.add_argument(
+        "run_dir", metavar="RUN_DIR|NAME", help="a run directory or an imported name"
+    )
     promote.set_defaults(handler=model_commands.cmd_promote)
 
     info = commands.add_parser("info", help="the active model and the device")
@@ -102,6 +127,7 @@ def _add_models(commands: Commands) -> None:
 def _add_bench(commands: Commands) -> None:
     bench = commands.add_parser("bench", help="training throughput and prediction latency")
     bench.add_argument("--arch", choices=ARCHS, default="lenet")
+    _layers(bench)
     bench.add_argument("--batch-size", type=bounded_int("batch_size"), default=128)
     bench.add_argument("--steps", type=int_at_least(1), default=60, help="steps per timed block")
     bench.add_argument("--blocks", type=int_at_least(1), default=5)
@@ -144,6 +170,35 @@ def _add_finetune(commands: Commands) -> None:
     tune.set_defaults(handler=training_commands.cmd_finetune)
 
 
+def _add_layers(commands: Commands) -> None:
+    layers = commands.add_parser("layers", help="what a layer spec builds and costs, untrained")
+    layers.add_argument("spec", type=layer_spec, metavar="SPEC")
+    layers.add_argument("--batch-size", type=bounded_int("batch_size"), default=128)
+    layers.add_argument(
+        "--estimate", action="store_true",
+        help="time a few real training steps here and estimate an epoch",
+    )  # fmt: skip
+    layers.add_argument("--train-subset", type=bounded_int("train_subset"), help="images an epoch")
+    _output(layers)
+    layers.set_defaults(handler=training_commands.cmd_layers)
+
+
+def _add_exchange(commands: Commands) -> None:
+    export = commands.add_parser("export", help="write a model as ONNX")
+    export.add_argument("model", metavar="RUN_DIR|default", help=MODEL_HELP)
+    export.add_argument("--format", choices=("onnx",), default="onnx")
+    export.add_argument("--output", type=Path, required=True, metavar="FILE")
+    _output(export)
+    export.set_defaults(handler=exchange_commands.cmd_export)
+
+    importing = commands.add_parser("import-model", help="register an ONNX model by name")
+    importing.add_argument("file", type=Path, metavar="FILE.onnx")
+    importing.add_argument("--name", required=True, help="the name it goes by (--model NAME)")
+    importing.add_argument("--replace", action="store_true", help="replace a model of this name")
+    _output(importing)
+    importing.set_defaults(handler=exchange_commands.cmd_import_model)
+
+
 DEBUG_HELP = "show the traceback of an error instead of one line"
 
 
@@ -162,7 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="handwritten", description="Handwritten digit recognition workbench.")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for add in (_add_data, _add_train, _add_models, _add_bench, _add_samples, _add_finetune):
+    for add in (
+        _add_data, _add_train, _add_layers, _add_models, _add_exchange, _add_bench, _add_samples,
+        _add_finetune,
+    ):  # fmt: skip
         add(commands)
     _debug_everywhere(parser)
     return parser

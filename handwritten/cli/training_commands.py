@@ -1,4 +1,4 @@
-"""``train``, ``finetune`` and ``bench``: parse, call the library, print."""
+"""``train``, ``layers``, ``finetune`` and ``bench``: parse, call the library, print."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _train_config(args: argparse.Namespace) -> Any:
 
         base = TrainConfig.settings_of(RunDir.open(args.run_dir).settings())  # its own settings
     return resolve_config(
-        preset=args.preset, arch=args.arch, base=base, epochs=args.epochs,
+        preset=args.preset, arch=args.arch, layers=args.layers, base=base, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, seed=args.seed,
         train_subset=args.train_subset, test_subset=args.test_subset, augment=args.augment,
         micro_batch=args.micro_batch,
@@ -90,8 +90,8 @@ def _progress_bar(label: str, quiet: bool) -> tuple[Any, Any]:
 
 
 RESULT_KEYS = (
-    "test_accuracy", "epoch_test_accuracy", "train_images_per_second", "first_step_seconds",
-    "micro_batches", "duration_seconds", "device",
+    "layers", "parameters", "test_accuracy", "epoch_test_accuracy", "train_images_per_second",
+    "first_step_seconds", "micro_batches", "duration_seconds", "device",
 )  # fmt: skip
 
 
@@ -153,18 +153,56 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from handwritten.training.bench import run_bench
+    from handwritten.training.config import network_changes
 
+    network = network_changes(args.layers) if args.layers else {"arch": args.arch}
     result = run_bench(
-        args.arch, args.batch_size, steps=args.steps, blocks=args.blocks, augment=args.augment,
-        micro_batch=args.micro_batch,
+        network["arch"], args.batch_size, steps=args.steps, blocks=args.blocks,
+        augment=args.augment, micro_batch=args.micro_batch, layers=network.get("layers"),
     )  # fmt: skip
     if args.json:
         emit_json(result)
         return 0
     print(f"device: {result['device']}")
-    print(f"train {args.arch} batch {args.batch_size} "
+    print(f"train {network['arch']} batch {args.batch_size} "
           f"({result['micro_batches']} micro-batches): "
           f"{result['train_images_per_second']:.0f} images/s")  # fmt: skip
     print(f"first step: {result['first_step_seconds']:.2f} s")
     print(f"predict one image (warm): {result['predict_latency_ms']:.3f} ms")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    """The builder's figures for one spec: shapes, parameters, multiply-adds, memory, time."""
+    from handwritten.data.mnist import TEST_SIZE, TRAIN_SIZE
+    from handwritten.models.layer_spec import shape_text
+    from handwritten.training.config import check_layers, resolve_config
+
+    plan = check_layers(args.spec)
+    output: dict[str, Any] = {
+        "layers": plan.spec, "parameters": plan.parameters, "multiply_adds": plan.macs,
+        "batch_size": args.batch_size, "activation_bytes": plan.activation_bytes(args.batch_size),
+        "table": plan.rows(),
+    }  # fmt: skip
+    if args.estimate:
+        from handwritten.training.bench import estimate_epoch
+
+        config = resolve_config(layers=args.spec, batch_size=args.batch_size)
+        n_train = args.train_subset or TRAIN_SIZE
+        output["estimate"] = estimate_epoch(config, n_train, TEST_SIZE).to_dict()
+    if args.json:
+        emit_json(output)
+        return 0
+    print(f"{'layer':<10} {'spec':<14} {'output':>10} {'parameters':>12} {'multiply-adds':>14}")
+    for layer in plan.layers:
+        print(f"{layer.name:<10} {layer.text:<14} {shape_text(layer.shape):>10} "
+              f"{layer.parameters:>12,} {layer.macs:>14,}")  # fmt: skip
+    megabytes = output["activation_bytes"] / 1e6
+    print(f"{plan.parameters:,} parameters, {plan.macs:,} multiply-adds an image, "
+          f"{megabytes:.1f} MB of activations a batch of {args.batch_size}")  # fmt: skip
+    if args.estimate:
+        estimate = output["estimate"]
+        print(f"estimated here: {estimate['seconds_per_epoch']:.1f} s an epoch of {n_train:,} "
+              f"images ({estimate['seconds_per_step'] * 1000:.1f} ms a step), "
+              f"plus {estimate['first_step_seconds']:.1f} s compiling the first")  # fmt: skip
     return 0

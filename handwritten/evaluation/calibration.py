@@ -4,7 +4,8 @@ A softmax's top probability is not a probability of being right until it is cali
 module measures the gap (expected calibration error and the reliability table behind it) and
 fits one temperature on held-out logits by minimising the negative log-likelihood (Guo et al.
 2017, "On calibration of modern neural networks"), which keeps every argmax and so every
-answer. It also picks the "unsure" threshold from calibrated confidences on held-out data.
+answer. It also picks the "unsure" threshold from calibrated confidences on held-out data
+(`threshold_for_declines`).
 """
 
 from __future__ import annotations
@@ -86,21 +87,6 @@ def top_confidence(
     return probabilities.max(axis=1), probabilities.argmax(axis=1) == np.asarray(labels_n)
 
 
-def choose_threshold(
-    confidence_n: np.ndarray, correct_n: np.ndarray, *, max_error: float = 0.002
-) -> float:
-    """The lowest confidence threshold above which answers are wrong at most `max_error` of the
-    time on held-out data (answers below it are called "unsure")."""
-    confidence = np.asarray(confidence_n, np.float64)
-    correct = np.asarray(correct_n, bool)
-    order = np.argsort(-confidence)
-    errors = np.cumsum(~correct[order]) / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero(errors <= max_error)
-    if len(ok) == 0:
-        return 1.0
-    return float(confidence[order][ok[-1]])
-
-
 def calibrated_figures(
     logits_nk: np.ndarray, labels_n: np.ndarray, calibration: Calibration
 ) -> tuple[Evaluation, dict[str, float]]:
@@ -115,3 +101,20 @@ def calibrated_figures(
         confidence, right = top_confidence(probabilities, labels)
         ece[key] = expected_calibration_error(confidence, right)
     return evaluate(labels, calibrated), ece
+
+
+def threshold_for_declines(
+    confidence_n: np.ndarray, read_a_digit_n: np.ndarray, min_declined: float, lowest: float
+) -> float:
+    """The lowest threshold (at least `lowest`) at which `min_declined` of these non-digits get
+    no confident digit: those read as no digit always, those read as a digit when their
+    confidence is below the threshold."""
+    confidence = np.asarray(confidence_n, np.float64)
+    read = np.asarray(read_a_digit_n, bool)
+    if len(read) == 0:
+        return lowest
+    still_to_decline = int(np.ceil(min_declined * len(read) - 1e-9)) - int((~read).sum())
+    if still_to_decline <= 0:
+        return lowest
+    highest_declined = np.sort(confidence[read])[still_to_decline - 1]
+    return float(min(1.0, max(lowest, np.nextafter(highest_declined, np.inf))))

@@ -240,13 +240,17 @@ def _strip(values: np.ndarray) -> go.Heatmap:
 
 def dense_figure(story: DenseStory) -> go.Figure:
     """Last maps → one long row of numbers → hidden units → ten scores → ten probabilities
-    (eleven of each for a model that can answer "not a digit")."""
-    flat, hidden, classes = len(story.flat), len(story.hidden), len(story.logits)
+    (eleven of each for a model that can answer "not a digit"; without a hidden dense layer,
+    the row of numbers goes straight to the scores)."""
+    flat, classes = len(story.flat), len(story.logits)
     first = "the last<br>feature maps" if story.maps is not None else "the input"
+    widths, titles = [2.2, 0.5], [first, f"{flat:,}<br>numbers"]
+    if story.hidden is not None:
+        widths, titles = [*widths, 0.5], [*titles, f"{len(story.hidden)}<br>units"]
+    scores, chances = len(widths) + 1, len(widths) + 2  # the last two columns
     figure = make_subplots(
-        rows=1, cols=5, column_widths=[2.2, 0.5, 0.5, 1.6, 2.0], horizontal_spacing=0.06,
-        subplot_titles=[first, f"{flat:,}<br>numbers", f"{hidden}<br>units",
-                        f"{classes}<br>scores", f"softmax:<br>{classes} probabilities"],
+        rows=1, cols=scores + 1, column_widths=[*widths, 1.6, 2.0], horizontal_spacing=0.06,
+        subplot_titles=[*titles, f"{classes}<br>scores", f"softmax:<br>{classes} probabilities"],
     )  # fmt: skip
     if story.maps is not None:
         tiles = normalised(np.moveaxis(story.maps, -1, 0))
@@ -255,7 +259,8 @@ def dense_figure(story: DenseStory) -> go.Figure:
         figure.add_trace(heat(story.flat.reshape(28, 28), gray=True), 1, 1)
     image_axes(figure, 1, 1)
     figure.add_trace(_strip(story.flat), 1, 2)
-    figure.add_trace(_strip(story.hidden), 1, 3)
+    if story.hidden is not None:
+        figure.add_trace(_strip(story.hidden), 1, 3)
     answer = story.answer
     digits = [str(d) if d < 10 else "not a digit" for d in range(classes)]
     colours = [ACCENT if d == answer else MUTED for d in range(classes)]
@@ -270,21 +275,22 @@ def dense_figure(story: DenseStory) -> go.Figure:
             hovertemplate="%{y}: score %{x:.2f}<extra></extra>",
         ),
         1,
-        4,
+        scores,
     )
     figure.add_trace(go.Bar(x=story.probabilities, y=digits, orientation="h",
                             marker_color=colours,
                             text=[f"{v:.0%}" if v >= 0.01 else "" for v in story.probabilities],
                             textposition="outside",
-                            hovertemplate="%{y}: %{x:.1%}<extra></extra>"), 1, 5)  # fmt: skip
+                            hovertemplate="%{y}: %{x:.1%}<extra></extra>"),
+                     1, chances)  # fmt: skip
     figure = finish(figure, 540)
-    for col in (4, 5):
+    for col in (scores, chances):
         figure.update_yaxes(showticklabels=True, autorange="reversed", type="category",
                             tickfont={"size": 20}, row=1, col=col)  # fmt: skip
-    figure.update_xaxes(range=[0, 1.3], row=1, col=5)
+    figure.update_xaxes(range=[0, 1.3], row=1, col=chances)
     low, high = float(min(story.logits.min(), 0)), float(max(story.logits.max(), 0))
     pad = 0.35 * (high - low or 1.0)
-    figure.update_xaxes(range=[low - pad, high + pad], row=1, col=4)
-    figure.update_yaxes(autorange="reversed", row=1, col=2)
-    figure.update_yaxes(autorange="reversed", row=1, col=3)
+    figure.update_xaxes(range=[low - pad, high + pad], row=1, col=scores)
+    for col in range(2, scores):
+        figure.update_yaxes(autorange="reversed", row=1, col=col)
     return figure

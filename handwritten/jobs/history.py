@@ -22,6 +22,7 @@ class RunRow:
 
     run_id: str
     arch: str | None
+    layers: str | None  # the layer spec of a custom network
     epochs: int | None
     batch_size: int | None
     lr: float | None
@@ -52,6 +53,7 @@ def history(root: Path | None = None) -> list[RunRow]:
             RunRow(
                 run_id=run.id,
                 arch=settings.get("arch"),
+                layers=settings.get("layers"),
                 epochs=settings.get("epochs"),
                 batch_size=settings.get("batch_size"),
                 lr=settings.get("lr"),

@@ -1,10 +1,11 @@
 """Checkpoints: msgpack via flax.serialization (never pickle), written atomically.
 
-A checkpoint holds the architecture name, JSON-able metadata, the parameters and batch
-statistics as plain nested dicts of arrays, and optionally the optimizer state for resuming,
-keyed by each leaf's `jax.tree_util` key path (``[0].mu['dense1']['kernel']``) so that two
-leaves of the same shape (Adam's ``mu`` and ``nu``) can never be swapped on the way back.
-Older checkpoints keyed the optimizer leaves by their index; they still load.
+A checkpoint holds the architecture name (``custom`` for a network built from a layer spec, with
+its canonical spec under ``layers``), JSON-able metadata, the parameters and batch statistics as
+plain nested dicts of arrays, and optionally the optimizer state for resuming, keyed by each
+leaf's `jax.tree_util` key path (``[0].mu['dense1']['kernel']``) so that two leaves of the same
+shape (Adam's ``mu`` and ``nu``) can never be swapped on the way back. Older checkpoints keyed
+the optimizer leaves by their index; they still load.
 
 Everything read is checked before it is used: the file is a regular file of bounded size, the
 payload has the documented types, and every weight has the architecture's shape and dtype and
@@ -47,15 +48,18 @@ def save_checkpoint(
     batch_stats: nnx.State,
     meta: dict[str, Any] | None = None,
     opt_state: Any = None,
+    layers: str | None = None,
 ) -> None:
-    """Write a checkpoint atomically (temp file + os.replace)."""
-    payload = {
+    """Write a checkpoint atomically (temp file + os.replace); `layers` for a custom network."""
+    payload: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "arch": arch,
         "meta": meta or {},
         "params": to_host(nnx.to_pure_dict(params)),
         "rest": to_host(nnx.to_pure_dict(batch_stats)),  # the file format's name for them
     }
+    if layers is not None:
+        payload["layers"] = layers
     if opt_state is not None:
         payload["opt_state"] = opt_state_by_path(opt_state)
     atomic_write_bytes(Path(path), serialization.msgpack_serialize(payload))
@@ -84,6 +88,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(payload["arch"], str):
         raise CheckpointError(f"{path}: 'arch' must be an architecture's name, not "
                               f"{type(payload['arch']).__name__}")  # fmt: skip
+    if not isinstance(payload.get("layers", ""), str):
+        raise CheckpointError(f"{path}: 'layers' must be a layer spec, not "
+                              f"{type(payload['layers']).__name__}")  # fmt: skip
     for key in ("meta", "params", "rest", "opt_state"):
         if not isinstance(payload.get(key, {}), dict):
             raise CheckpointError(f"{path}: {key!r} must be a mapping, not "
@@ -123,6 +130,11 @@ class Restored:
     meta: dict[str, Any]
     payload: dict[str, Any]
 
+    @property
+    def layers(self) -> str:
+        """The model's layer spec (a fixed architecture's equivalent one)."""
+        return self.model.layer_spec
+
 
 def load_checkpoint(path: Path) -> Restored:
     """Rebuild the model a checkpoint describes, with its weights (all checked)."""
@@ -134,7 +146,7 @@ def restore_payload(payload: dict[str, Any], path: Path) -> Restored:
     weight snapshots stored in float16)."""
     arch = payload["arch"]
     try:
-        model = create_model(arch)
+        model = create_model(arch, layers=payload.get("layers"))
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     _, params, batch_stats = split_model(model)

@@ -17,6 +17,7 @@ import numpy as np
 from flax import nnx
 
 from handwritten.models.architectures import DigitModel, split_model
+from handwritten.models.imported import ImportedModel
 from handwritten.runtime.distributed import to_host
 
 # Padded batch sizes; larger inputs go in chunks of the last one.
@@ -92,3 +93,12 @@ def infer_model(
     """`infer` for a model module (split once here)."""
     graphdef, params, batch_stats = split_model(model)
     return infer(graphdef, params, batch_stats, images_n28, output=output)
+
+
+def class_scores(model: DigitModel | ImportedModel, images_n28: np.ndarray) -> np.ndarray:
+    """(N, 10) scores whose argmax is the answer and whose softmax the probabilities: the
+    logits of a model trained here, the log-probabilities of an imported one."""
+    if isinstance(model, ImportedModel):
+        probabilities = model.probabilities(images_n28).astype(np.float64)
+        return np.log(np.maximum(probabilities, np.finfo(np.float64).tiny))
+    return infer_model(model, images_n28)

@@ -1,10 +1,14 @@
-"""Which model is active, and loading a model by name: ``default``, a run directory or a file.
+"""Which model is active, and loading a model by name: ``default``, an imported model's name,
+a run directory or a file.
 
-``default`` is the run promoted with ``handwritten promote`` (recorded in
+``default`` is the model promoted with ``handwritten promote`` (recorded in
 ``$HANDWRITTEN_HOME/active_model.json``), or the model shipped in the package when nothing was
 promoted. Every model that becomes active has been loaded and run once on a probe image; when
 the promoted model is gone or cannot be used any more, ``default`` is the shipped model and
-`active_model` says why, so the CLI and the dashboard warn instead of failing.
+`active_model` says why, so the CLI and the dashboard warn instead of failing. Every promotion
+of a run is also remembered (``promoted.json``), so the registered models — the shipped one,
+every promoted run still on disk and every imported ONNX model — can be compared on one
+drawing (`registered_models`).
 """
 
 from __future__ import annotations
@@ -13,12 +17,20 @@ import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import softmax
 
+from handwritten.models.architectures import DigitModel
 from handwritten.models.checkpoint import CheckpointError, Restored, load_checkpoint
+from handwritten.models.imported import (
+    ImportedModel,
+    ModelImportError,
+    describe_imported,
+    imported_names,
+    imported_path,
+)
 from handwritten.models.inference import infer_model
 from handwritten.runtime.device import enable_compile_cache
 from handwritten.storage.files import FileVersion, atomic_write_json, read_json
@@ -36,6 +48,15 @@ def active_pointer() -> Path:
     return home_dir() / "active_model.json"
 
 
+def promotion_history() -> Path:
+    return home_dir() / "promoted.json"
+
+
+def is_imported(path: Path) -> bool:
+    """Whether a model file is an imported ONNX model (else a checkpoint trained here)."""
+    return Path(path).suffix == ".onnx"
+
+
 def _probe_images() -> np.ndarray:
     """A blank frame and a plain "1" (N, 28, 28) in [0, 1]: what any model must answer."""
     images = np.zeros((2, 28, 28), np.float32)
@@ -43,7 +64,7 @@ def _probe_images() -> np.ndarray:
     return images
 
 
-def verify(restored: Restored, checkpoint: Path) -> None:
+def verify(restored: Restored | ImportedModel, checkpoint: Path) -> None:
     """Run the model once on the probe images; raise `ModelNotFoundError` unless it answers
     finite probabilities for ten digits, or ten and "not a digit" (finite weights can still
     overflow). The probe asks for logits, as a predictor's warm-up does, so the two share one
@@ -51,9 +72,12 @@ def verify(restored: Restored, checkpoint: Path) -> None:
     would otherwise compile it afresh)."""
     enable_compile_cache()
     try:
-        logits = infer_model(restored.model, _probe_images(), output="logits")
-        with np.errstate(over="ignore", invalid="ignore"):
-            probabilities = softmax(logits.astype(np.float64), axis=1)
+        if isinstance(restored, ImportedModel):
+            probabilities = restored.probabilities(_probe_images())
+        else:
+            logits = infer_model(restored.model, _probe_images(), output="logits")
+            with np.errstate(over="ignore", invalid="ignore"):
+                probabilities = softmax(logits.astype(np.float64), axis=1)
     except Exception as exc:  # a model that cannot run at all, whatever the reason
         raise ModelNotFoundError(f"{checkpoint}: the model does not run ({exc})") from exc
     if probabilities.shape not in ((2, 10), (2, 11)) or not np.isfinite(probabilities).all():
@@ -62,12 +86,31 @@ def verify(restored: Restored, checkpoint: Path) -> None:
 
 def load_verified(checkpoint: Path) -> Restored:
     """Load a checkpoint and run it once on the probe images; errors name the file."""
+    if is_imported(checkpoint):
+        raise ModelNotFoundError(
+            f"{checkpoint}: an imported ONNX model; it predicts, is evaluated and compared, but "
+            "cannot be trained, fine-tuned, explained or exported here"
+        )
     try:
         restored = load_checkpoint(checkpoint)
     except CheckpointError as exc:
         raise ModelNotFoundError(str(exc)) from exc
     verify(restored, checkpoint)
     return restored
+
+
+def load_verified_imported(path: Path) -> ImportedModel:
+    """Open an imported ONNX model and run it once on the probe images; errors name the file."""
+    try:
+        model = ImportedModel.open(path)
+    except ModelImportError as exc:
+        raise ModelNotFoundError(str(exc)) from exc
+    verify(model, path)
+    return model
+
+
+def _load_verified_any(path: Path) -> Restored | ImportedModel:
+    return load_verified_imported(path) if is_imported(path) else load_verified(path)
 
 
 # The verdict on each promoted checkpoint version this process has tried: "" when usable.
@@ -115,7 +158,7 @@ def active_model() -> ActiveModel:
         return ActiveModel(SHIPPED_CHECKPOINT, f"the promoted model {path} is gone")
     if key not in _verdicts:
         try:
-            load_verified(path)
+            _load_verified_any(path)
             _verdicts[key] = ""
         except ModelNotFoundError as exc:
             _verdicts[key] = str(exc)
@@ -127,9 +170,13 @@ def active_model() -> ActiveModel:
 
 
 def checkpoint_for(spec: str | Path) -> Path:
-    """Resolve ``default``, a run directory or a checkpoint file to a checkpoint path."""
+    """Resolve ``default``, an imported name, a run directory or a checkpoint (or ONNX) file to
+    the model file (``.msgpack``, or ``.onnx`` for an imported model)."""
     if str(spec) == "default":
         return active_model().checkpoint
+    imported = imported_path(spec) if isinstance(spec, str) else None
+    if imported is not None:
+        return imported
     path = Path(spec)
     if path.is_dir():
         checkpoint = path / RunDir.CHECKPOINT
@@ -139,7 +186,8 @@ def checkpoint_for(spec: str | Path) -> Path:
     if path.exists():  # a file; anything else (a FIFO, a device) is refused on reading it
         return path
     raise ModelNotFoundError(
-        f"{spec}: no such model (use 'default', a run directory or a checkpoint)"
+        f"{spec}: no such model (use 'default', a run directory, a checkpoint or an imported "
+        "model's name)"
     )
 
 
@@ -175,8 +223,9 @@ def _describe(checkpoint: Path, meta: dict[str, Any], arch: str) -> ModelInfo:
 
 
 def load_model(spec: str | Path = "default") -> tuple[Restored, ModelInfo]:
-    """Load and verify a model; ``default`` falls back to the shipped model (with a warning
-    in `ModelInfo.warning`) when the promoted one cannot be used."""
+    """Load and verify a model trained here (weights in a checkpoint: it can be trained on,
+    explained, exported); ``default`` falls back to the shipped model (with a warning in
+    `ModelInfo.warning`) when the promoted one cannot be used."""
     active = active_model() if str(spec) == "default" else None
     checkpoint = active.checkpoint if active else checkpoint_for(spec)
     restored = load_verified(checkpoint)
@@ -189,6 +238,21 @@ def load_model(spec: str | Path = "default") -> tuple[Restored, ModelInfo]:
     info = _describe(checkpoint, meta, restored.arch)
     info.warning = active.warning if active else ""
     return restored, info
+
+
+def load_any(spec: str | Path = "default") -> tuple[DigitModel | ImportedModel, ModelInfo]:
+    """Any model that can answer: one trained here (`load_model`), or an imported ONNX one."""
+    active = active_model() if str(spec) == "default" else None
+    path = active.checkpoint if active else checkpoint_for(spec)
+    if not is_imported(path):
+        restored, info = load_model(spec if active else path)
+        return restored.model, info
+    model = load_verified_imported(path)
+    meta = describe_imported(path)
+    name = meta["name"] if isinstance(meta.get("name"), str) else path.parent.name
+    info = ModelInfo(name, model.arch, path, _fraction(meta.get("test_accuracy")), meta)
+    info.warning = active.warning if active else ""
+    return model, info
 
 
 def _check_promotable(checkpoint: Path) -> None:
@@ -209,19 +273,59 @@ def _check_promotable(checkpoint: Path) -> None:
                                  "can be promoted")  # fmt: skip
 
 
-def promote(run_dir: Path) -> Path:
-    """Make a run's model the active one (``default``) for the CLI and the dashboard.
+def promote(spec: str | Path) -> Path:
+    """Make a run's (or an imported) model the active one (``default``) for the CLI and the
+    dashboard, and remember a run among the registered models.
 
-    The checkpoint is loaded and run on the probe images first: a model that would break
-    every page never becomes active.
+    The model is loaded and run on the probe images first: a model that would break every
+    page never becomes active.
     """
-    if str(run_dir) == "default":
-        raise ModelNotFoundError("promote takes a run directory")
-    checkpoint = checkpoint_for(Path(run_dir))
-    _check_promotable(checkpoint)
-    load_verified(checkpoint)
-    atomic_write_json(active_pointer(), {"checkpoint": str(checkpoint.resolve())})
+    if str(spec) == "default":
+        raise ModelNotFoundError("promote takes a run directory or an imported model's name")
+    checkpoint = checkpoint_for(str(spec))
+    if not is_imported(checkpoint):
+        _check_promotable(checkpoint)
+    _load_verified_any(checkpoint)
+    resolved = str(checkpoint.resolve())
+    atomic_write_json(active_pointer(), {"checkpoint": resolved})
+    if not is_imported(checkpoint):
+        history = [p for p in _promoted_runs() if p != resolved] + [resolved]
+        atomic_write_json(promotion_history(), {"checkpoints": history})
     return checkpoint
+
+
+def _promoted_runs() -> list[str]:
+    """Checkpoints ever promoted, oldest first (the active pointer of older installs too)."""
+    found: list[str] = []
+    for pointer, key in ((promotion_history(), "checkpoints"), (active_pointer(), "checkpoint")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            value = read_json(pointer)[key]
+            found += [str(p) for p in (value if isinstance(value, list) else [value])]
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model the Compare panel and ``predict --compare`` ask."""
+
+    name: str
+    source: Literal["shipped", "promoted", "imported"]
+    path: Path  # what `load_any` and `Predictor.load` take
+    active: bool
+
+
+def registered_models() -> list[RegisteredModel]:
+    """The shipped model, every promoted run still on disk, every imported model; in that order,
+    the active one marked."""
+    active = checkpoint_for("default").resolve()
+    found = [RegisteredModel("shipped", "shipped", SHIPPED_CHECKPOINT, False)]
+    for text in _promoted_runs():
+        path = Path(text)
+        if path.is_file() and not is_imported(path):
+            found.append(RegisteredModel(path.parent.name, "promoted", path, False))
+    for name in imported_names():
+        found.append(RegisteredModel(name, "imported", checkpoint_for(name), False))
+    return [RegisteredModel(m.name, m.source, m.path, m.path.resolve() == active) for m in found]
 
 
 def reset_active() -> None:

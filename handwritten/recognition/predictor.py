@@ -2,7 +2,8 @@
 "unsure") out.
 
 `Predictor` holds one model read-only and answers through `handwritten.models.inference`, whose
-jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles.
+jitted forward pass pads inputs to a few fixed batch sizes, so after warm-up nothing recompiles;
+or, for an imported ONNX model, through onnxruntime (`handwritten.models.imported`).
 Probabilities are calibrated: the "not a digit" logit is lowered by a margin and the logits are
 divided by a temperature, both fitted on held-out data (kept in the checkpoint's metadata);
 "unsure" means a calibrated confidence below the threshold chosen on held-out data. Several
@@ -12,6 +13,7 @@ output reads "not a digit" too.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,9 @@ from scipy.special import log_softmax
 
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.models.architectures import DigitModel, split_model
-from handwritten.models.inference import SERVING_BUCKETS, infer, output_classes
-from handwritten.models.store import ModelInfo, load_model
+from handwritten.models.imported import ImportedModel
+from handwritten.models.inference import SERVING_BUCKETS, class_scores, infer, output_classes
+from handwritten.models.store import ModelInfo, ModelNotFoundError, load_any
 from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, Reading, segment
 from handwritten.runtime.device import enable_compile_cache
 
@@ -37,8 +40,10 @@ class Calibration:
 
     temperature: float = 1.0
     unsure_below: float = UNSURE_BELOW
-    # Share of held-out answers at or above the threshold that were wrong (None: not fitted).
+    # Share of held-out drawings' answers at or above the threshold that were wrong, and of
+    # held-out non-digits the threshold was set to decline (None: not fitted).
     confident_error: float | None = None
+    min_declined: float | None = None
     # Subtracted from the "not a digit" logit before the temperature: a reject class trained on
     # generated negatives also claims some odd but real digits; this margin, fitted on held-out
     # data, makes it answer only when it is clearly ahead (0 for a ten-output model).
@@ -51,8 +56,9 @@ class Calibration:
         return cls(
             temperature=float(values.get("temperature", 1.0)),
             unsure_below=float(values.get("unsure_below", UNSURE_BELOW)),
-            confident_error=None if error is None else float(error),
+            confident_error=_optional(error),
             reject_offset=float(values.get("reject_offset", 0.0)),
+            min_declined=_optional(values.get("min_declined")),
         )
 
     def log_probabilities(self, logits_nk: np.ndarray) -> np.ndarray:
@@ -124,29 +130,49 @@ class Predictor:
     """A read-only model ready to answer: safe to share between threads and sessions."""
 
     def __init__(
-        self, model: DigitModel, info: ModelInfo | None = None, prior: Prior | None = None
+        self,
+        model: DigitModel | ImportedModel,
+        info: ModelInfo | None = None,
+        prior: Prior | None = None,
     ):
         enable_compile_cache()
-        self.graphdef, self.params, self.batch_stats = split_model(model)
         self.info = info
         self.arch = model.arch
-        self.classes = output_classes(self.graphdef, self.params, self.batch_stats)
+        self.imported = model if isinstance(model, ImportedModel) else None
+        if isinstance(model, ImportedModel):
+            self.classes = int(self.logits(np.zeros((1, 28, 28), np.float32)).shape[1])
+        else:
+            self.graphdef, self.params, self.batch_stats = split_model(model)
+            self.classes = output_classes(self.graphdef, self.params, self.batch_stats)
         self.calibration = Calibration.of(info.meta if info else None)
         self.prior = prior or Prior.of(info.meta if info else None)
 
     @classmethod
     def load(cls, spec: str | Path = "default") -> Predictor:
-        restored, info = load_model(spec)
-        return cls(restored.model, info)
+        model, info = load_any(spec)
+        return cls(model, info)
+
+    @property
+    def explainable(self) -> bool:
+        """Whether the model can be opened layer by layer (one trained here, not an import)."""
+        return self.imported is None
 
     @property
     def model(self) -> DigitModel:
         """A fresh module view of the weights (for the Explain page); never mutate it."""
+        if self.imported is not None:
+            name = self.info.name if self.info else str(self.imported.path)
+            raise ModelNotFoundError(
+                f"{name} is an imported ONNX model: it answers, but has no layers to open here"
+            )
         return nnx.merge(self.graphdef, self.params, self.batch_stats)
 
     def logits(self, images_n28: np.ndarray) -> np.ndarray:
-        """Raw logits (N, K) for preprocessed images (N, 28, 28) in [0, 1]."""
+        """Raw logits (N, K) for preprocessed images (N, 28, 28) in [0, 1] (for an import, the
+        log of its probabilities: logits up to a constant per row, which a softmax ignores)."""
         images = np.asarray(images_n28, np.float32)
+        if self.imported is not None:
+            return class_scores(self.imported, images)
         return infer(
             self.graphdef, self.params, self.batch_stats, images, output="logits",
             buckets=SERVING_BUCKETS,
@@ -170,27 +196,32 @@ class Predictor:
     ) -> Prediction:
         """Preprocess any image and read its digits: which pieces of ink form which digit is
         decided by recognition (unless `multi` is False: then all ink is one digit)."""
-        prepared = preprocess(image, multi=multi)
+        return self.answer(preprocess(image, multi=multi))
+
+    def answer(self, prepared: PreprocessResult) -> Prediction:
+        """Read the digits of an already preprocessed image (one preprocessing, many models);
+        a multi-digit preprocessing keeps its ink pieces for recognition to group."""
         if prepared.is_blank:
             return Prediction(
                 label=None, digits="", confidence=0.0, probabilities=[0.0] * 10, unsure=False,
                 reason=f"no digit: {prepared.reason}", preprocessed=prepared,
                 threshold=self.calibration.unsure_below, classes=self.classes,
             )  # fmt: skip
-        reading = self._read(prepared) if multi and prepared.pieces is not None else None
+        reading = self._read(prepared) if prepared.pieces is not None else None
         if reading is not None:
-            prepared.digits, prepared.groups = reading.crops, reading.groups
+            # A copy: the same preprocessing may be read by other models (`compare`).
+            prepared = dataclasses.replace(prepared, digits=reading.crops, groups=reading.groups)
             log_p, labels = reading.log_probabilities, reading.labels
         else:
             log_p = self.log_probabilities(prepared.images_n28)
             labels = [int(row.argmax()) for row in log_p]
-        return self._answer(prepared, np.exp(log_p), labels)
+        return self._prediction_of(prepared, np.exp(log_p), labels)
 
     def _read(self, prepared: PreprocessResult) -> Reading | None:
         assert prepared.pieces is not None
         return segment(prepared.ink, prepared.pieces, self.log_probabilities, self.prior)
 
-    def _answer(
+    def _prediction_of(
         self, prepared: PreprocessResult, probs_nk: np.ndarray, labels: list[int]
     ) -> Prediction:
         threshold = self.calibration.unsure_below
@@ -227,6 +258,10 @@ class Predictor:
             threshold=threshold,
             classes=self.classes,
         )
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _below(confidence: float, threshold: float) -> str:

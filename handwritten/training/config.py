@@ -15,7 +15,14 @@ from typing import Any
 
 from handwritten.data.heldout import HELDOUT_SIZE
 from handwritten.data.mnist import TEST_SIZE, TRAIN_SIZE
-from handwritten.models.architectures import REGISTRY
+from handwritten.models.architectures import CUSTOM, REGISTRY
+from handwritten.models.layer_spec import (
+    SHORTCUTS,
+    LayerSpecError,
+    NetworkPlan,
+    parameter_budget,
+    plan_layers,
+)
 
 ARCHS = tuple(REGISTRY)
 OPTIMIZERS = ("nesterov", "adam", "adamw")
@@ -48,6 +55,7 @@ LIMITS: dict[str, Bounds] = {
     "finetune_epochs": Bounds(1, 100),
     "heldout": Bounds(0, TRAIN_SIZE // 2),
     "negatives": Bounds(0, 200_000),
+    "parameters": Bounds(1, parameter_budget()),  # of a network built from a layer spec
 }
 LABELS = {
     "epochs": "epochs", "batch_size": "batch size", "seed": "seed",
@@ -63,6 +71,8 @@ class TrainConfig:
     """Everything that defines a training run; serialised to the run's ``config.json``."""
 
     arch: str = "cnn"
+    # A layer spec (`handwritten.models.layer_spec`, canonical) when arch is "custom", else None.
+    layers: str | None = None
     epochs: int = 6
     batch_size: int = 128
     optimizer: str = "adamw"
@@ -94,8 +104,15 @@ class TrainConfig:
     def problems(self) -> list[str]:
         """Every reason these settings cannot train (empty when they can)."""
         problems = []
-        if self.arch not in REGISTRY:
-            problems.append(f"arch must be one of {sorted(REGISTRY)}")
+        if self.layers is not None:
+            if self.arch != CUSTOM:
+                problems.append(f"layers go with arch {CUSTOM!r}, not {self.arch!r}")
+            try:
+                check_layers(self.layers)
+            except LayerSpecError as exc:
+                problems.append(str(exc))
+        elif self.arch not in REGISTRY:
+            problems.append(f"arch must be one of {sorted(REGISTRY)} (or {CUSTOM!r} with layers)")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
@@ -167,6 +184,12 @@ PRESETS: dict[str, TrainConfig] = {
     "cnn": TrainConfig(),
     # The shipped model's recipe (see handwritten/default_model/MODEL_CARD.md).
     "cnn_open": TrainConfig(arch="cnn_open", epochs=10, heldout=HELDOUT_SIZE, negatives=12_000),
+    # The quickest recipe to 99% on this CPU (benchmarks/README.md, "Time to 99%"): the small
+    # `fast` CNN, one epoch, Adam with a one-cycle peak of 0.01, no augmentation.
+    "fast": TrainConfig(
+        arch="fast", epochs=1, batch_size=128, optimizer="adam", lr=0.01, schedule="onecycle",
+        label_smoothing=0.0, augment=False,
+    ),
     # A quick demo run for people who want to see training happen: the seed LeNet with Adam on
     # a fifth of MNIST, a metric line every 5 steps, about 20 s on a 2-core CPU. Its weights are
     # snapshotted every 25 steps and at steps 1, 2, 4, 8, 16 (21 snapshots of 0.9 MB) so the Tour
@@ -192,6 +215,9 @@ class FinetuneConfig:
     heldout_fraction: float = 0.25
     replay: int = 6000  # MNIST training images mixed in
     personal_share: float = 0.35  # fraction of the mix made of (repeated) personal samples
+    # For a base that can say "not a digit": generated non-digits added, as a fraction of the
+    # mix, so that output is rehearsed too (about the share the shipped recipe trains with).
+    negatives_share: float = 0.15
     seed: int = 0
 
     def validate(self) -> FinetuneConfig:
@@ -202,9 +228,26 @@ class FinetuneConfig:
             raise ValueError("the held-out fraction must be between 0 and 1")
         if not 0 < self.personal_share < 1:
             raise ValueError("the personal share must be between 0 and 1")
+        if not 0 <= self.negatives_share < 1:
+            raise ValueError("the share of non-digits must be at least 0 and below 1")
         if self.replay < 0 or self.lr <= 0:
             raise ValueError("replay must be >= 0 and the learning rate positive")
         return self
+
+
+def check_layers(text: str) -> NetworkPlan:
+    """The plan of a layer spec within this machine's parameter budget (`LIMITS`), or
+    LayerSpecError naming the first bad token."""
+    return plan_layers(text, max_parameters=int(LIMITS["parameters"].high))
+
+
+def network_changes(layers: str) -> dict[str, Any]:
+    """The settings a ``--layers`` value means: a shortcut name (mlp, lenet, cnn) is that
+    architecture, anything else the checked, canonical spec of a custom network."""
+    name = layers.strip().lower()
+    if name in SHORTCUTS:
+        return {"arch": name, "layers": None}
+    return {"arch": CUSTOM, "layers": check_layers(layers).spec}
 
 
 def preset_for(arch: str) -> TrainConfig:
@@ -216,6 +259,7 @@ def resolve_config(
     *,
     preset: str | None = None,
     arch: str | None = None,
+    layers: str | None = None,
     base: TrainConfig | None = None,
     **overrides: Any,
 ) -> TrainConfig:
@@ -223,10 +267,24 @@ def resolve_config(
     preset, else "default") with every override that is not None applied, validated.
 
     With `arch` alone the arch's own preset is the base (``--arch lenet`` trains the seed
-    recipe); with a preset or saved settings, `arch` overrides their architecture.
+    recipe); with a preset or saved settings, `arch` overrides their architecture. `layers`
+    (a spec or a shortcut name, see `network_changes`) replaces the architecture the same way;
+    a custom network's own base is the cnn's recipe.
     """
-    config = base if base is not None else PRESETS[preset or arch or "default"]
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if arch is not None and (preset is not None or base is not None):
-        changes["arch"] = arch
+    if arch is not None and layers is not None:
+        raise ValueError("give an architecture or layers, not both")
+    network: dict[str, Any] = {}
+    if arch is not None:
+        network = {"arch": arch, "layers": None}
+    elif layers is not None:
+        network = network_changes(layers)
+    if base is not None:
+        config = base
+    elif preset is not None:
+        config = PRESETS[preset]
+    elif network:
+        config = preset_for(network["arch"])
+    else:
+        config = PRESETS["default"]
+    changes = {k: v for k, v in overrides.items() if v is not None} | network
     return dataclasses.replace(config, **changes).validate()

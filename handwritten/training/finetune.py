@@ -3,8 +3,12 @@ kept on MNIST.
 
 Part of the personal samples is held out (stratified by digit) and never trained on. The rest is
 oversampled and mixed with MNIST training images ("replay") so the model does not forget MNIST,
-then training starts from the base model's weights at a small learning rate. Accuracy on the
-held-out personal samples and on the MNIST test set is measured before and after.
+then training starts from the base model's weights at a small learning rate. A base that can
+say "not a digit" also rehearses generated non-digits (`FinetuneConfig.negatives_share` of the
+mix), and its replay never takes from the held-out tail its calibration was fitted on; the
+tuned model keeps the base's calibration and segmentation prior (marked as inherited, not
+refitted). Accuracy on the held-out personal samples and on the MNIST test set is measured
+before and after, each model's answers calibrated as it will answer.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from handwritten.data.heldout import split_off
 from handwritten.data.mnist import Split
 from handwritten.data.samples import SampleError, SampleStore
 from handwritten.models.architectures import DigitModel
 from handwritten.models.inference import infer_model
-from handwritten.models.store import checkpoint_for, load_model
+from handwritten.models.store import ModelInfo, checkpoint_for, load_model
+from handwritten.recognition.predictor import Calibration
 from handwritten.storage.runs import RunDir
 from handwritten.training.config import FinetuneConfig, preset_for
 from handwritten.training.loop import ProgressFn, RunResult, fit
@@ -42,11 +48,25 @@ def split_heldout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
     return np.sort(np.array(train, np.int64)), np.sort(np.array(heldout, np.int64))
 
 
-def accuracy(model: DigitModel, images_nhw: np.ndarray, labels: np.ndarray) -> float:
+def accuracy(
+    model: DigitModel, images_nhw: np.ndarray, labels: np.ndarray, calibration: Calibration
+) -> float:
+    """Share read right, with the model's calibration (its reject margin moves answers)."""
     if len(labels) == 0:
         return float("nan")
-    logits = infer_model(model, images_nhw)
-    return float((logits.argmax(-1) == labels).mean())
+    answers = calibration.probabilities(infer_model(model, images_nhw)).argmax(-1)
+    return float((answers == labels).mean())
+
+
+def inherited_meta(info: ModelInfo) -> dict[str, Any]:
+    """The base's calibration and segmentation prior, for the tuned model's checkpoints."""
+    meta = info.meta or {}
+    kept: dict[str, Any] = {k: meta[k] for k in ("calibration", "segmentation") if k in meta}
+    if "calibration" in kept:
+        kept["calibration"] = dict(kept["calibration"]) | {
+            "fitted_on": f"inherited from {info.name}; not refitted after fine-tuning"
+        }
+    return kept
 
 
 def mixed_training_set(personal: Split, mnist_train: Split, config: FinetuneConfig) -> Split:
@@ -88,24 +108,29 @@ def finetune(
     _, images, labels = store.arrays()
     base_checkpoint = checkpoint_for(config.base)
     restored, info = load_model(config.base)
+    calibration = Calibration.of(info.meta)
     train_ids, heldout_ids = split_heldout(labels, config.heldout_fraction, config.seed)
     personal_train = Split(images[train_ids], labels[train_ids])
     heldout = Split(images[heldout_ids], labels[heldout_ids])
     before = {
-        "personal": accuracy(restored.model, heldout.images_nhw, heldout.labels_n),
-        "mnist": accuracy(restored.model, mnist_test.images_nhw, mnist_test.labels_n),
+        "personal": accuracy(restored.model, heldout.images_nhw, heldout.labels_n, calibration),
+        "mnist": accuracy(restored.model, mnist_test.images_nhw, mnist_test.labels_n, calibration),
     }
     preset = preset_for(restored.arch)
+    mix = mixed_training_set(personal_train, split_off(mnist_train, preset.heldout)[0], config)
+    negatives = 0
+    if preset.negatives:
+        negatives = round(len(mix) * config.negatives_share / (1 - config.negatives_share))
     train_config = dataclasses.replace(
-        preset, arch=restored.arch, epochs=config.epochs, lr=config.lr,
-        batch_size=config.batch_size, schedule="cosine", seed=config.seed,
-        train_subset=None, test_subset=None, log_every=10,
+        preset, arch=restored.arch, layers=restored.payload.get("layers"), epochs=config.epochs,
+        lr=config.lr, batch_size=config.batch_size, schedule="cosine", seed=config.seed,
+        train_subset=None, test_subset=None, log_every=10, heldout=0, negatives=negatives,
     )  # fmt: skip
-    mix = mixed_training_set(personal_train, mnist_train, config)
     result = fit(
         train_config, run, mix, mnist_test, stop=stop, on_progress=on_progress,
         init_from=base_checkpoint,
         facts={"finetune": dataclasses.asdict(config), "base_model": info.name},
+        keep_meta=inherited_meta(info),
     )  # fmt: skip
     figures: dict[str, Any] = {
         "run_dir": str(run.path),
@@ -121,10 +146,11 @@ def finetune(
         "train_seconds": result.summary.get("duration_seconds"),
     }
     if result.state in ("finished", "stopped") and run.checkpoint_path.is_file():
-        tuned, _ = load_model(run.path)
+        tuned, tuned_info = load_model(run.path)
+        kept = Calibration.of(tuned_info.meta)
         figures["personal_accuracy_after"] = accuracy(tuned.model, heldout.images_nhw,
-                                                      heldout.labels_n)  # fmt: skip
+                                                      heldout.labels_n, kept)  # fmt: skip
         figures["mnist_accuracy_after"] = accuracy(tuned.model, mnist_test.images_nhw,
-                                                   mnist_test.labels_n)  # fmt: skip
+                                                   mnist_test.labels_n, kept)  # fmt: skip
     run.write_summary(result.summary | {"finetune": figures})
     return result, figures

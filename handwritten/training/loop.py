@@ -22,7 +22,7 @@ import numpy as np
 
 from handwritten.data.mnist import Split
 from handwritten.evaluation.metrics import evaluate
-from handwritten.models.architectures import create_model, split_model
+from handwritten.models.architectures import count_parameters, create_model, split_model
 from handwritten.models.checkpoint import (
     Restored,
     load_checkpoint,
@@ -63,10 +63,13 @@ class _Run:
     placement: Placement
     spec: StepSpec
     device: str
+    parameters: int  # the model's exact count, reported with the layer spec
+    layers: str  # the model's layer spec (`handwritten.models.layer_spec`)
     images: Any  # the training set on the devices (uint8)
     labels: Any
     shuffle_key: jax.Array
     step_key: Any  # raw key bits, replicated
+    keep_meta: dict[str, Any]  # written into every checkpoint's metadata
 
     @property
     def steps_per_epoch(self) -> int:
@@ -93,6 +96,7 @@ class _Tracker:
     first_step_seconds: float | None = None
     outcome: str = "finished"
     reason: str = ""
+    test_logits: tuple[int, np.ndarray] | None = None  # (step, logits) of the last evaluation
 
     def end(self, outcome: str, reason: str) -> None:
         self.outcome, self.reason = outcome, reason
@@ -117,6 +121,7 @@ def fit(
     resume: bool = False,
     init_from: Path | None = None,
     facts: dict[str, Any] | None = None,
+    keep_meta: dict[str, Any] | None = None,
 ) -> RunResult:
     """Train `config` on `train`, evaluate on `test` each epoch, record everything in `run`.
 
@@ -125,7 +130,8 @@ def fit(
     With `resume`, training continues from the run's checkpoint (weights, optimizer state) at
     the step it was taken; metrics logged after it are dropped, the rest appended to. With
     `init_from` (a checkpoint of the same architecture), training starts from its weights.
-    `facts` are recorded in ``facts.json`` beside the data sizes.
+    `facts` are recorded in ``facts.json`` beside the data sizes; `keep_meta` goes into every
+    checkpoint's metadata (a fine-tune keeps its base's calibration so).
     """
     config.validate().check_data(len(train))
     train = training_split(train, config.heldout, config.negatives, config.seed)
@@ -147,7 +153,7 @@ def fit(
     try:
         session, tracker, state = _initialise(
             config, run, train, test, stop or StopSignal(run), on_progress, device, restored,
-            init_from,
+            init_from, keep_meta or {},
         )  # fmt: skip
     except BaseException as exc:
         _record_failure(run, exc, previous)
@@ -186,6 +192,7 @@ def _initialise(
     device: str,
     restored: Restored | None,
     init_from: Path | None,
+    keep_meta: dict[str, Any],
 ) -> tuple[_Run, _Tracker, TrainState]:
     """The model (fresh, another run's weights, or this run's checkpoint), step and tracker."""
     placement = Placement.create()
@@ -202,8 +209,8 @@ def _initialise(
         if init_from is not None:
             model = load_checkpoint(init_from).model
         else:
-            model = create_model(config.arch, config.seed)
-        if model.arch != config.arch:
+            model = create_model(config.arch, config.seed, config.layers)
+        if model.arch != config.arch or (config.layers and model.layer_spec != config.layers):
             raise ValueError(f"{init_from} holds a {model.arch} model, not {config.arch}")
         tracker = _Tracker(0, 0, time.perf_counter(), 0.0, [])
     graphdef, params, batch_stats = split_model(model)
@@ -214,8 +221,10 @@ def _initialise(
     shuffle_key, step_key = jax.random.split(jax.random.key(config.seed))
     session = _Run(
         config, run, train, test, stop, on_progress, placement, spec, device,
-        placement.replicate(train.images_nhw), placement.replicate(train.labels_n), shuffle_key,
+        count_parameters(model), model.layer_spec, placement.replicate(train.images_nhw),
+        placement.replicate(train.labels_n), shuffle_key,
         placement.replicate(jax.random.key_data(step_key)),  # raw bits: plain arrays
+        keep_meta,
     )  # fmt: skip
     return session, tracker, state
 
@@ -342,6 +351,7 @@ def _test_logits(session: _Run, state: TrainState) -> np.ndarray:
 def _end_of_epoch(session: _Run, tracker: _Tracker, state: TrainState, epoch: int) -> None:
     """Test accuracy as an epoch line, then a checkpoint at the epoch's end."""
     logits = _test_logits(session, state)
+    tracker.test_logits = (tracker.step, logits)  # the summary reuses it if no step follows
     accuracy = float((logits.argmax(-1) == session.test.labels_n).mean())
     session.run.append_metrics(
         {
@@ -362,37 +372,37 @@ def _snapshot(session: _Run, tracker: _Tracker, state: TrainState) -> None:
     if session.config.snapshot_every and not snapshot_path(session.run, tracker.step).exists():
         save_snapshot(
             session.run, tracker.step, arch=session.config.arch, params=state.params,
-            batch_stats=state.batch_stats,
+            batch_stats=state.batch_stats, layers=session.config.layers,
         )  # fmt: skip
 
 
 def _checkpoint(session: _Run, state: TrainState, meta: dict[str, Any]) -> None:
     save_checkpoint(
-        session.run.checkpoint_path,
-        arch=session.config.arch,
-        params=state.params,
+        session.run.checkpoint_path, arch=session.config.arch, params=state.params,
         batch_stats=state.batch_stats,
-        meta={"config": session.config.to_dict(), **meta},
-        opt_state=state.opt_state,
-    )
+        meta={**session.keep_meta, "config": session.config.to_dict(), **meta},
+        opt_state=state.opt_state, layers=session.config.layers,
+    )  # fmt: skip
 
 
 def _finish(session: _Run, tracker: _Tracker, state: TrainState) -> RunResult:
     """The summary (with the final test evaluation unless the run diverged) and the status."""
     summary: dict[str, Any] = {
         "arch": session.config.arch,
-        "state": tracker.outcome,
-        "steps": tracker.step,
+        "layers": session.layers,  # the spec, always
+        "parameters": session.parameters, "state": tracker.outcome, "steps": tracker.step,
         "epochs_completed": len(tracker.epoch_accuracies),
         "epoch_test_accuracy": tracker.epoch_accuracies,
         "duration_seconds": time.perf_counter() - tracker.started,
         "first_step_seconds": tracker.first_step_seconds,
         "train_images_per_second": tracker.images_per_second(),
-        "micro_batches": session.spec.micro_batches,
-        "device": session.device,
-    }
+        "micro_batches": session.spec.micro_batches, "device": session.device,
+    }  # fmt: skip
     if tracker.outcome != "diverged" and tracker.step > 0:
-        summary |= evaluate(session.test.labels_n, _test_logits(session, state)).to_dict()
+        logits = tracker.test_logits
+        if logits is None or logits[0] != tracker.step:  # steps since the last epoch's end
+            logits = (tracker.step, _test_logits(session, state))
+        summary |= evaluate(session.test.labels_n, logits[1]).to_dict()
     session.run.write_summary(summary)
     session.run.set_status(tracker.outcome, tracker.reason)
     return RunResult(session.run, tracker.outcome, tracker.reason, summary)

@@ -69,13 +69,16 @@ def _cast(tree: Any, dtype: Any) -> Any:
 
 
 def save_snapshot(
-    run: RunDir, step: int, *, arch: str, params: nnx.State, batch_stats: nnx.State
-) -> Path:
-    """Write the weights after `step` steps (float16) into the run's snapshots folder."""
+    run: RunDir, step: int, *, arch: str, params: nnx.State, batch_stats: nnx.State,
+    layers: str | None = None,
+) -> Path:  # fmt: skip
+    """Write the weights after `step` steps (float16) into the run's snapshots folder;
+    `layers`: a custom network's spec, as in its checkpoint (the snapshot is rebuilt from it)."""
     path = snapshot_path(run, step)
     save_checkpoint(
         path,
         arch=arch,
+        layers=layers,
         params=_cast(to_host(params), STORED_DTYPE),
         batch_stats=_cast(to_host(batch_stats), STORED_DTYPE),
         meta={"step": step, "snapshot": True},

@@ -19,7 +19,7 @@ from handwritten.storage.files import FileVersion
 from handwritten.storage.paths import data_dir
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)  # Compare asks them all
 def predictor(version: FileVersion) -> Predictor:
     """One warmed-up predictor per checkpoint version; never mutated after creation."""
     loaded = Predictor.load(Path(version.path))

@@ -46,6 +46,20 @@ def _model_view(version: FileVersion) -> tuple[DigitModel, list[explain.LayerInf
     return model, explain.describe_layers(model)
 
 
+def require_explainable() -> None:
+    """Stop the page with a note when the active model is an imported ONNX model: it answers,
+    but has no layers, weights or gradients to open here."""
+    predictor = cache.active_predictor()
+    if predictor.explainable:
+        return
+    name = predictor.info.name if predictor.info else "the active model"
+    st.info(
+        f"The active model, **{name}**, is an imported ONNX model: it answers on the Draw page, "
+        "but has no layers to open here. Promote a run trained here (Train page) to explain it."
+    )
+    st.stop()
+
+
 def model_view() -> ModelView:
     """The active model, every part of it from the same checkpoint version."""
     version = active_version()

@@ -1,5 +1,6 @@
 """The Train page's run history: a table narrow enough for a phone, one run's details, and
-what can be done with the chosen runs (compare curves, use a model, resume, delete).
+what can be done with the chosen runs (compare curves, use a model, resume, download it as
+ONNX, delete).
 
 The table keeps the columns people scan (run, status, test accuracy, duration, active); the
 settings, data size, speed and the reason a run ended are in the detail view of a chosen run.
@@ -7,6 +8,7 @@ settings, data size, speed and the reason a run ended are in the detail view of 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ import streamlit as st
 from handwritten.figures.prediction import training_curves
 from handwritten.jobs import launcher as jobs
 from handwritten.jobs.history import RunRow, delete_run, history
-from handwritten.models.store import ModelNotFoundError, promote
+from handwritten.models.onnx_export import onnx_bytes
+from handwritten.models.store import ModelNotFoundError, load_model, promote
+from handwritten.recognition.predictor import Calibration
 from handwritten.storage.runs import PROMOTABLE_STATES, RunDir, RunError
 from handwritten.ui import state
 
@@ -27,7 +31,7 @@ COLUMNS = {
 }  # fmt: skip
 # RunRow field -> its label in the detail view of one run.
 DETAILS = {
-    "reason": "how it ended", "arch": "architecture", "epochs": "epochs",
+    "reason": "how it ended", "arch": "architecture", "layers": "layers", "epochs": "epochs",
     "batch_size": "batch size", "lr": "learning rate", "optimizer": "optimizer",
     "augment": "augmentation", "n_train": "training images",
     "images_per_second": "images/s", "path": "folder",
@@ -80,7 +84,7 @@ def history_panel() -> None:
     chosen = [rows[i] for i in event.selection.rows if i < len(rows)]
     if not chosen:
         st.caption("Select runs to see their details, compare their curves, use one as the "
-                   "model, or delete them.")  # fmt: skip
+                   "model, download it as ONNX, or delete them.")  # fmt: skip
         return
     if len(chosen) == 1:
         st.dataframe(run_details(chosen[0]), hide_index=True, width="stretch", key="run_details")
@@ -91,11 +95,28 @@ def history_panel() -> None:
     _history_actions(chosen)
 
 
+def _onnx_of(run_path: str) -> bytes:
+    """The run's model as ONNX, made when the download is clicked (not on every rerun)."""
+    restored, info = load_model(Path(run_path))
+    calibration = Calibration.of(info.meta)
+    return onnx_bytes(
+        restored.model, temperature=calibration.temperature,
+        reject_offset=calibration.reject_offset,
+    )  # fmt: skip
+
+
 def _history_actions(chosen: list[RunRow]) -> None:
-    """Use one run's model, resume it, or delete the chosen runs."""
+    """Use one run's model, resume it, download it as ONNX, or delete the chosen runs."""
     one = chosen[0] if len(chosen) == 1 else None
     path = str(one.path) if one else ""
-    use, again, delete = st.columns(3)
+    use, again, download, delete = st.columns(4)
+    download.download_button(
+        "Download ONNX", partial(_onnx_of, path), mime="application/octet-stream",
+        file_name=f"{one.run_id if one else 'model'}.onnx", on_click="ignore",
+        disabled=one is None or not (one.path / RunDir.CHECKPOINT).is_file(),
+        help="Takes (N, 28, 28, 1) float32 in [0, 1], white ink on black, after this project's "
+        "preprocessing; returns (N, 10) probabilities.",
+    )  # fmt: skip
     use.button("Use this model", disabled=one is None or one.state not in PROMOTABLE_STATES,
                on_click=_promote, args=(path,))  # fmt: skip
     again.button("Resume", disabled=one is None or not one.resumable, on_click=_resume,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+from collections.abc import MutableMapping
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from handwritten.data.preprocess import ImageError
@@ -14,15 +18,58 @@ from handwritten.figures.prediction import (
     to_display,
 )
 from handwritten.recognition.predictor import Calibration, Prediction, Predictor
+from handwritten.ui import state
+
+REMEMBERED = 4  # predictions a session keeps (the canvas, an upload, the Explain page's input)
+
+
+def _digest(image: Any) -> str | None:
+    """A key for an input's content (None for inputs that are not plain arrays or bytes)."""
+    if isinstance(image, np.ndarray):
+        header = f"{image.dtype}{image.shape}".encode()
+        return hashlib.blake2b(header + np.ascontiguousarray(image).tobytes()).hexdigest()
+    if isinstance(image, bytes):
+        return hashlib.blake2b(image).hexdigest()
+    return None
+
+
+def remembered_predict(
+    memo: MutableMapping[str, Any], predictor: Predictor, image: Any
+) -> Prediction:
+    """`predictor.predict(image)`, computed once per input and model in `memo` (a session's).
+
+    Streamlit reruns a page for every widget change (a slider, a toggle, a page switch): the
+    drawing that did not change is not preprocessed and inferred again, so a rerun's work is
+    bounded by what changed. The memo holds at most `REMEMBERED` inputs and is emptied when
+    the model changes (a promotion gives a new shared predictor).
+    """
+    model = memo.get("model")
+    if model is None or model() is not predictor:
+        memo.clear()
+        memo["model"] = weakref.ref(predictor)
+        memo["entries"] = {}
+    entries: dict[str, Prediction] = memo["entries"]
+    key = _digest(image)
+    if key is not None and key in entries:
+        return entries[key]
+    prediction = predictor.predict(image)
+    if key is not None:
+        entries[key] = prediction
+        while len(entries) > REMEMBERED:
+            entries.pop(next(iter(entries)))
+    return prediction
+
 
 STILL = {"displayModeBar": False}  # bars with nothing to zoom: no toolbar over their labels
 TILE = 104  # CSS pixels of one preprocessing step's image: three fit a phone's width
 
 
 def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Prediction | None:
-    """Predict, or show why the input cannot be read (and keep the page working)."""
+    """Predict (once per drawing, see `remembered_predict`), or show why the input cannot be
+    read (and keep the page working)."""
     try:
-        return predictor.predict(image)
+        return remembered_predict(st.session_state.setdefault(state.PREDICTIONS, {}), predictor,
+                                  image)  # fmt: skip
     except ImageError as error:
         st.error(f"{failure}: {error}")
         return None
@@ -36,10 +83,17 @@ def threshold_sentence(calibration: Calibration) -> str:
             f"Answers below {cut} confidence are marked unsure: a fixed cut, since this model "
             "was not calibrated on held-out data."
         )
+    if calibration.min_declined is None:  # chosen by the share of wrong answers above it
+        return (
+            f"Answers below {cut} calibrated confidence are marked unsure: on held-out data, "
+            f"answers at or above it were wrong {calibration.confident_error:.1%} of the time."
+        )
+    declined = f"{calibration.min_declined:.0%}"
     return (
-        f"Answers below {cut} calibrated confidence are marked unsure: on held-out drawings "
-        f"and non-digits, answers at or above it were wrong {calibration.confident_error:.1%} "
-        "of the time."
+        f"Answers below {cut} calibrated confidence are marked unsure: the lowest cut at which, "
+        f"on held-out data, {declined} of the drawings that are not digits get no confident "
+        f"digit; confident answers to held-out digit drawings were wrong "
+        f"{calibration.confident_error:.1%} of the time."
     )
 
 

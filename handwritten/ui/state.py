@@ -15,11 +15,17 @@ CANVAS_REDRAWS = "draw_canvas_redraws"  # Undo/Clear count: makes each redraw a 
 BRUSH = "draw_brush"
 SCHEME = "draw_scheme"
 SHOW_PIPELINE = "draw_show_pipeline"
+PREDICTIONS = "predictions"  # this session's latest predictions, by input (ui.result)
 LAST_RUN = "train_last_run"  # the run this session started last (shown after it ends)
 HISTORY = "train_history"  # the history table's selection
 HISTORY_ERROR = "train_history_error"  # a message from a history action, shown once
 REFUSED = "train_refused"  # why the last start was refused, shown once in the live panel
 METRIC_TAILS = "train_metric_tails"  # {run path: MetricsTail} of the run the live panel watches
+BUILDER_LAYERS = "builder_layers"  # the builder's layers, one token each (the source of truth)
+BUILDER_TEXT = "builder_text"  # the spec text field (kept equal to the layers joined by commas)
+BUILDER_ROW = "builder_row_"  # + index: each layer's own text field
+BUILDER_ADD = "builder_add"  # the layer the "Add layer" button appends
+COMPARE = "draw_compare"  # the Draw page's "Compare models" toggle
 
 DEFAULTS: dict[str, Any] = {
     CANVAS_INITIAL: None,
@@ -31,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     SCHEME: "White on black",
     SHOW_PIPELINE: False,
     LAST_RUN: None,
+    COMPARE: False,
 }
 
 

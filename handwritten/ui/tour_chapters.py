@@ -124,16 +124,18 @@ def filters(chapter: view.Chapter, ctx: view.Context) -> None:
 def pooling(chapter: view.Chapter, ctx: view.Context) -> None:
     told = view.computed("pooling", ctx, lambda c: story.pooling_story(c.model, c.image28))
     figure = view.computed("pooling_figure", ctx, lambda c: plots.pooling_figure(told))
-    live = chapter.templates["live"].format(before=told.before.size, after=told.after.size)
+    template = chapter.templates["live" if told.channel is not None else "none"]
+    live = template.format(before=told.before.size, after=told.after.size)
     _arranged(chapter, live, figure)
 
 
 def dense(chapter: view.Chapter, ctx: view.Context) -> None:
     told = view.computed("dense", ctx, lambda c: story.dense_story(c.model, c.image28))
     figure = view.computed("dense_figure", ctx, lambda c: plots.dense_figure(told))
-    live = chapter.templates["live"].format(
-        flat=len(told.flat), hidden=len(told.hidden), digit=told.answer,
-        confidence=float(told.probabilities.max()),
+    template = chapter.templates["live" if told.hidden is not None else "direct"]
+    live = template.format(
+        flat=len(told.flat), hidden=len(told.hidden if told.hidden is not None else ()),
+        digit=told.answer, confidence=float(told.probabilities.max()),
     )  # fmt: skip
     _arranged(chapter, live, figure)
 
@@ -218,6 +220,10 @@ RENDER: dict[str, Callable[[view.Chapter, view.Context], None]] = {
 }  # fmt: skip
 
 
+# The chapters that read the network's own layers (an imported ONNX model has none to read).
+OPENS_THE_MODEL = frozenset({"filters", "pooling", "dense", "overview"})
+
+
 def render(chapter: view.Chapter) -> None:
     """Show one chapter on the tour's drawing (the first chapter makes that drawing), in the
     container the tour's style stacks on narrow screens (`tour_view.STYLE`)."""
@@ -228,4 +234,10 @@ def render(chapter: view.Chapter) -> None:
         ctx, fallback = view.context()
         if fallback:
             st.caption("No drawing yet, so the tour uses an example 7. Chapter 1 takes yours.")
+        if ctx.model is None and chapter.key in OPENS_THE_MODEL:
+            name = ctx.predictor.info.name if ctx.predictor.info else "the active model"
+            st.info(f"The active model, **{name}**, is an imported ONNX model: it answers your "
+                    "drawing, but has no layers to open in this chapter. Promote a run trained "
+                    "here (Train page) to see it.")  # fmt: skip
+            return
         RENDER[chapter.key](chapter, ctx)

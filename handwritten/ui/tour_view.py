@@ -171,7 +171,7 @@ class Context:
 
     version: FileVersion
     predictor: Predictor
-    model: DigitModel
+    model: DigitModel | None  # None for an imported ONNX model: it answers, but has no layers
     rgba: np.ndarray
     key: str  # digest of `rgba`
     prediction: Prediction
@@ -218,8 +218,9 @@ def context() -> tuple[Context, bool]:
         rgba, chosen, fallback = example_digit(), True, True
         prediction = _predict(version, digest(rgba), rgba)
         assert prediction is not None
-    return Context(version, shared.predictor(version), _model(version), rgba, digest(rgba),
-                   prediction, chosen), fallback  # fmt: skip
+    predictor = shared.predictor(version)
+    model = _model(version) if predictor.explainable else None
+    return Context(version, predictor, model, rgba, digest(rgba), prediction, chosen), fallback
 
 
 def computed(kind: str, ctx: Context, compute: Any) -> Any:

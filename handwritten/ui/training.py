@@ -12,6 +12,7 @@ import dataclasses
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -21,11 +22,18 @@ from handwritten.figures.prediction import training_curves
 from handwritten.jobs import launcher as jobs
 from handwritten.jobs.lock import current_job
 from handwritten.jobs.progress import Progress, live_run, progress
-from handwritten.models.architectures import REGISTRY
+from handwritten.models.architectures import CUSTOM, REGISTRY
 from handwritten.storage.runs import MetricsTail, RunDir, RunError
-from handwritten.training.config import DEMO_PRESET, LIMITS, OPTIMIZERS, PRESETS, TrainConfig
+from handwritten.training.config import (
+    DEMO_PRESET,
+    LIMITS,
+    OPTIMIZERS,
+    PRESETS,
+    TrainConfig,
+    preset_for,
+)
 from handwritten.training.finetune import MIN_SAMPLES, FinetuneConfig
-from handwritten.ui import state
+from handwritten.ui import builder_view, state
 
 POLL_TRAINING_S = 1.0  # the live panel while a job trains: the curve grows every second
 POLL_IDLE_S = 5.0  # otherwise: only to notice a job started elsewhere (another tab, the CLI)
@@ -38,42 +46,72 @@ def _bounds(setting: str) -> tuple[int, int]:
     return int(bounds.low), int(bounds.high)
 
 
-def _form_config(arch: str, data_ready: bool) -> TrainConfig | None:
-    """The new-run form; returns a validated config when `Start training` was pressed."""
-    preset = PRESETS[arch]
-    with st.form(f"new_run_{arch}"):
-        left, middle, right = st.columns(3)
-        epochs = left.number_input("Epochs", *_bounds("epochs"), 1)
-        batch = left.number_input("Batch size", *_bounds("batch_size"), preset.batch_size)
-        lr = middle.number_input("Learning rate", 0.0, 10.0, preset.lr, format="%.4g")
-        optimizer = middle.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(preset.optimizer))
-        subset = right.number_input(
-            f"Training images (0 = all {TRAIN_SIZE:,})", 0, _bounds("train_subset")[1], 10_000,
-            step=1_000, help="A subset makes a demo run finish in seconds.",
-        )  # fmt: skip
-        seed = right.number_input("Seed", *_bounds("seed"), preset.seed)
-        augment = st.checkbox("Data augmentation (rotate, shear, scale, stroke width)",
-                              preset.augment)  # fmt: skip
-        if not st.form_submit_button("Start training", type="primary", disabled=not data_ready):
-            return None
+def _settings(preset: TrainConfig) -> dict[str, Any]:
+    """The run settings' widgets, starting from `preset`; their values by setting name."""
+    left, middle, right = st.columns(3)
+    epochs = left.number_input("Epochs", *_bounds("epochs"), 1)
+    batch = left.number_input("Batch size", *_bounds("batch_size"), preset.batch_size)
+    lr = middle.number_input("Learning rate", 0.0, 10.0, preset.lr, format="%.4g")
+    optimizer = middle.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(preset.optimizer))
+    subset = right.number_input(
+        f"Training images (0 = all {TRAIN_SIZE:,})", 0, _bounds("train_subset")[1], 10_000,
+        step=1_000, help="A subset makes a demo run finish in seconds.",
+    )  # fmt: skip
+    seed = right.number_input("Seed", *_bounds("seed"), preset.seed)
+    augment = st.checkbox("Data augmentation (rotate, shear, scale, stroke width)",
+                          preset.augment)  # fmt: skip
+    return {
+        "epochs": int(epochs), "batch_size": int(batch), "lr": float(lr),
+        "optimizer": str(optimizer), "seed": int(seed), "augment": bool(augment),
+        "train_subset": int(subset) or None,
+    }  # fmt: skip
+
+
+def _validated(preset: TrainConfig, values: dict[str, Any]) -> TrainConfig | None:
     try:
-        return dataclasses.replace(
-            preset, epochs=int(epochs), batch_size=int(batch), lr=float(lr),
-            optimizer=str(optimizer), seed=int(seed), augment=bool(augment),
-            train_subset=int(subset) or None,
-        ).validate()  # fmt: skip
+        return dataclasses.replace(preset, **values).validate()
     except ValueError as error:
         st.error(f"These settings cannot train: {error}.")
         return None
 
 
+def _form_config(arch: str, data_ready: bool) -> TrainConfig | None:
+    """The new-run form; returns a validated config when `Start training` was pressed."""
+    preset = PRESETS[arch]
+    with st.form(f"new_run_{arch}"):
+        values = _settings(preset)
+        if not st.form_submit_button("Start training", type="primary", disabled=not data_ready):
+            return None
+    return _validated(preset, values)
+
+
+def _builder_config(data_ready: bool) -> TrainConfig | None:
+    """Your own network: the builder, then the settings as plain widgets (not a form), so the
+    memory and time figures follow the batch size and subset as they change."""
+    plan = builder_view.network_builder()
+    preset = dataclasses.replace(preset_for(CUSTOM), arch=CUSTOM,
+                                 layers=plan.spec if plan else None)  # fmt: skip
+    values = _settings(preset)
+    if plan is not None:
+        builder_view.cost_panel(plan, dataclasses.replace(preset, **values))
+    pressed = st.button("Start training", type="primary", key="start_custom",
+                        disabled=plan is None or not data_ready)  # fmt: skip
+    return _validated(preset, values) if pressed else None
+
+
+def _describe_arch(name: str) -> str:
+    if name == CUSTOM:
+        return f"{CUSTOM}: build your own network, layer by layer"
+    return f"{name}: {REGISTRY[name].description}"
+
+
 def new_run_form(data_ready: bool) -> None:
-    """Architecture and settings of a new run; starting waits until MNIST is here."""
-    arch = st.selectbox(
-        "Architecture", list(REGISTRY), index=list(REGISTRY).index("cnn"),
-        format_func=lambda name: f"{name}: {REGISTRY[name].description}",
-    )  # fmt: skip
-    config = _form_config(arch, data_ready)
+    """Architecture and settings of a new run (a preset's form, or the builder for `custom`);
+    starting waits until MNIST is here."""
+    choices = [*REGISTRY, CUSTOM]
+    arch = st.selectbox("Architecture", choices, index=choices.index("cnn"),
+                        format_func=_describe_arch)  # fmt: skip
+    config = _builder_config(data_ready) if arch == CUSTOM else _form_config(arch, data_ready)
     if config is not None:
         _launch(lambda: jobs.launch(config))
 

@@ -1,0 +1,52 @@
+"""A session's predictions are computed once per input and model, and stay bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handwritten.models.architectures import create_model
+from handwritten.recognition.predictor import Predictor
+from handwritten.ui.result import REMEMBERED, remembered_predict
+
+
+class CountingPredictor(Predictor):
+    def __init__(self) -> None:
+        super().__init__(create_model("mlp", 0))
+        self.calls = 0
+
+    def predict(self, image, *, multi=True):
+        self.calls += 1
+        return super().predict(image, multi=multi)
+
+
+def drawing(seed: int) -> np.ndarray:
+    image = np.zeros((64, 64, 4), np.uint8)
+    image[..., 3] = 255
+    row = 10 + seed
+    image[row : row + 30, 20:26, :3] = 255  # a bar, somewhere else per seed
+    return image
+
+
+def test_the_same_drawing_is_predicted_once_per_model() -> None:
+    memo: dict = {}
+    predictor = CountingPredictor()
+    first = remembered_predict(memo, predictor, drawing(0))
+    again = remembered_predict(memo, predictor, drawing(0).copy())  # equal content
+    assert again is first and predictor.calls == 1
+    remembered_predict(memo, predictor, drawing(1))
+    assert predictor.calls == 2
+    other = CountingPredictor()  # a promotion: a new shared predictor
+    remembered_predict(memo, other, drawing(0))
+    assert other.calls == 1, "a new model answers again"
+
+
+def test_the_memo_is_bounded() -> None:
+    memo: dict = {}
+    predictor = CountingPredictor()
+    for seed in range(REMEMBERED + 3):
+        remembered_predict(memo, predictor, drawing(seed))
+    assert len(memo["entries"]) == REMEMBERED
+    remembered_predict(memo, predictor, drawing(REMEMBERED + 2))  # the newest is kept
+    assert predictor.calls == REMEMBERED + 3
+    remembered_predict(memo, predictor, drawing(0))  # the oldest was dropped
+    assert predictor.calls == REMEMBERED + 4
