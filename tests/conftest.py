@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from handwritten.data.mnist import MNIST_FILES, write_idx
+from handwritten.models.store import SHIPPED_CHECKPOINT
+from handwritten.recognition.predictor import Predictor
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,6 +32,17 @@ def write_synthetic_mnist(directory: Path, n_train: int = 512, n_test: int = 128
         write_idx(directory / MNIST_FILES[f"{split}_images"].name, images)
         write_idx(directory / MNIST_FILES[f"{split}_labels"].name, labels)
     return directory
+
+
+@pytest.fixture(scope="session")
+def shipped_predictor() -> Predictor:
+    """The shipped model, warmed up once for every test that reads drawings with it (loaded
+    from the package's file: no active model of the machine running the tests can stand in)."""
+    if not SHIPPED_CHECKPOINT.is_file():
+        pytest.fail("the shipped default model is missing from the package")
+    predictor = Predictor.load(SHIPPED_CHECKPOINT)
+    predictor.warm_up()
+    return predictor
 
 
 @pytest.fixture(scope="session")

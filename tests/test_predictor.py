@@ -7,7 +7,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from handwritten.models.inference import _forward
-from handwritten.models.store import SHIPPED_CHECKPOINT
 from handwritten.recognition import predictor as predictor_module
 from handwritten.recognition.predictor import Predictor
 
@@ -26,13 +25,9 @@ SEVEN = [[(80, 60), (200, 60), (120, 230)]]
 ZERO = [[(140, 50), (200, 90), (205, 190), (140, 235), (80, 190), (75, 90), (140, 50)]]
 
 
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    if not SHIPPED_CHECKPOINT.is_file():
-        pytest.fail("the shipped default model is missing from the package")
-    predictor = Predictor.load("default")
-    predictor.warm_up()
-    return predictor
+@pytest.fixture
+def predictor(shipped_predictor: Predictor) -> Predictor:
+    return shipped_predictor
 
 
 @pytest.mark.parametrize("strokes, digit", [(ONE, 1), (SEVEN, 7), (ZERO, 0)])

@@ -26,6 +26,10 @@ def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float) -
 
 
 L = _line
+# The bowl of a P, an R's too: across the top, round the right, back to the stem.
+_P_BOWL = np.concatenate(
+    [L((0.15, 0), (0.55, 0)), _arc(0.55, 0.25, 0.3, 0.25, -90, 90), L((0.55, 0.5), (0.15, 0.5))]
+)
 STATIC: dict[str, tuple[str, Paths]] = {
     "A": ("letter", [L((0, 1), (0.5, 0), (1, 1)), L((0.22, 0.6), (0.78, 0.6))]),
     "C": ("letter", [_arc(0.55, 0.5, 0.45, 0.5, -50, -310)]),
@@ -47,26 +51,14 @@ STATIC: dict[str, tuple[str, Paths]] = {
         "letter",
         [
             L((0.15, 1), (0.15, 0)),
-            np.concatenate(
-                [
-                    L((0.15, 0), (0.55, 0)),
-                    _arc(0.55, 0.25, 0.3, 0.25, -90, 90),
-                    L((0.55, 0.5), (0.15, 0.5)),
-                ]
-            ),
+            _P_BOWL,
         ],
     ),
     "R": (
         "letter",
         [
             L((0.15, 1), (0.15, 0)),
-            np.concatenate(
-                [
-                    L((0.15, 0), (0.55, 0)),
-                    _arc(0.55, 0.25, 0.3, 0.25, -90, 90),
-                    L((0.55, 0.5), (0.15, 0.5)),
-                ]
-            ),
+            _P_BOWL,
             L((0.45, 0.5), (0.9, 1)),
         ],
     ),

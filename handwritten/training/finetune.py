@@ -146,11 +146,20 @@ def finetune(
         "train_seconds": result.summary.get("duration_seconds"),
     }
     if result.state in ("finished", "stopped") and run.checkpoint_path.is_file():
-        tuned, tuned_info = load_model(run.path)
-        kept = Calibration.of(tuned_info.meta)
-        figures["personal_accuracy_after"] = accuracy(tuned.model, heldout.images_nhw,
-                                                      heldout.labels_n, kept)  # fmt: skip
-        figures["mnist_accuracy_after"] = accuracy(tuned.model, mnist_test.images_nhw,
-                                                   mnist_test.labels_n, kept)  # fmt: skip
+        figures |= _accuracy_after(run, heldout, mnist_test)
     run.write_summary(result.summary | {"finetune": figures})
     return result, figures
+
+
+def _accuracy_after(run: RunDir, heldout: Split, mnist_test: Split) -> dict[str, float]:
+    """The tuned model's accuracy on the held-out samples and MNIST test, as it answers."""
+    tuned, info = load_model(run.path)
+    kept = Calibration.of(info.meta)
+    return {
+        "personal_accuracy_after": accuracy(
+            tuned.model, heldout.images_nhw, heldout.labels_n, kept
+        ),
+        "mnist_accuracy_after": accuracy(
+            tuned.model, mnist_test.images_nhw, mnist_test.labels_n, kept
+        ),
+    }

@@ -169,11 +169,8 @@ def fit(
 
 def _record_failure(run: RunDir, exc: BaseException, previous: dict[str, Any] | None) -> None:
     """Mark the run failed; a resumption that never started puts back the status it had (its
-    first cause), noting why it could not resume.
-
-    Best effort: on a full disk this write fails too, and must not hide the cause (the run then
-    reads as interrupted, and resumes from its last checkpoint).
-    """
+    first cause), noting why it could not resume. Best effort: on a full disk this write fails
+    too, and must not hide the cause (the run then reads as interrupted, and resumes)."""
     cause = f"{type(exc).__name__}: {exc}"
     with contextlib.suppress(OSError):
         if previous and previous.get("state") in STATES:
@@ -243,13 +240,8 @@ def _resumed_tracker(run: RunDir, meta: dict[str, Any], steps_per_epoch: int) ->
     history = run.rewind_metrics(step, start_epoch)
     accuracies = [float(r["test_accuracy"]) for r in history if r.get("kind") == "epoch"]
     elapsed_before = max((float(r.get("elapsed", 0)) for r in history), default=0.0)
-    return _Tracker(
-        step=step,
-        start_epoch=start_epoch,
-        started=time.perf_counter() - elapsed_before,
-        elapsed_before=elapsed_before,
-        epoch_accuracies=accuracies[:start_epoch],
-    )
+    started = time.perf_counter() - elapsed_before
+    return _Tracker(step, start_epoch, started, elapsed_before, accuracies[:start_epoch])
 
 
 def _train_epochs(session: _Run, tracker: _Tracker, state: TrainState) -> TrainState:

@@ -43,7 +43,14 @@ def test_clicking_a_confusion_cell_shows_its_misread_images(page: Page, app_url:
     page.mouse.click(x, y)
     heading = re.compile(rf"{count} test images? of {true} misread as {predicted},")
     expect(page.get_by_text(heading)).to_be_visible(timeout=60_000)
-    tiles = page.locator('[data-testid="stPlotlyChart"]').last.locator(".annotation-text")
+    # The cell's images: the last chart whose captions name test indices (the explorer's tab
+    # comes before it, the Calibration tab's reliability diagram after it).
+    grid = (
+        page.locator('[data-testid="stPlotlyChart"]')
+        .filter(has=page.locator(".annotation-text", has_text=re.compile(r"#\d+")))
+        .last
+    )
+    tiles = grid.locator(".annotation-text")
     expect(tiles).to_have_count(min(count, 40), timeout=60_000)
     expect(tiles.first).to_contain_text(re.compile(r"#\d+"))
     expect(page.get_by_role("combobox", name="True digit")).to_have_value(str(true))

@@ -10,7 +10,16 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import save_screenshot
-from .drawing import ONE, SEVEN, ZERO, draw, prediction, touch_stroke
+from .drawing import (
+    FIVE_DETACHED_HAT,
+    LETTER_A,
+    ONE,
+    SEVEN,
+    ZERO,
+    draw,
+    prediction,
+    touch_stroke,
+)
 
 
 @pytest.mark.parametrize("strokes, digit", [(ONE, "1"), (SEVEN, "7"), (ZERO, "0")])
@@ -21,6 +30,21 @@ def test_drawn_digit_is_read(page: Page, app_url: str, strokes, digit: str) -> N
     expect(prediction(page)).to_have_text(f"Prediction{digit}", timeout=60_000)
     page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
     save_screenshot(page, f"draw-{digit}")
+
+
+def test_a_letter_is_not_a_digit_and_a_detached_hat_still_makes_a_5(
+    page: Page, app_url: str
+) -> None:
+    page.goto(app_url)
+    draw(page, LETTER_A)
+    expect(prediction(page)).to_have_text("Predictionnot a digit", timeout=60_000)
+    expect(page.get_by_text("does not look like any digit")).to_be_visible()
+    save_screenshot(page, "draw-not-a-digit")
+    page.get_by_role("button", name="Reset canvas & history").click()
+    expect(prediction(page)).to_have_text("Prediction–", timeout=60_000)
+    draw(page, FIVE_DETACHED_HAT)
+    expect(prediction(page)).to_have_text("Prediction5", timeout=60_000)
+    save_screenshot(page, "draw-5-detached-hat")
 
 
 def test_clear_returns_to_the_prompt(page: Page, app_url: str) -> None:
