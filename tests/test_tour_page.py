@@ -230,3 +230,13 @@ def test_an_imported_model_tells_which_chapters_it_cannot_open(tmp_path) -> None
     assert heading(at).endswith("Learned filters")
     (note,) = at.info
     assert "**theirs**, is an imported ONNX model" in note.value and not at.get("plotly_chart")
+
+
+def test_the_dense_chapter_counts_the_shipped_models_eleven_scores() -> None:
+    at = tour()
+    for _ in range(TITLES.index("Dense layers and softmax")):
+        turn(at, "tour_next")
+    assert heading(at).endswith("Dense layers and softmax")
+    text = markdown(at)
+    assert "→ **256** units → **11** scores" in text, text
+    assert "The highest, **7**" in text  # the example 7, read as a 7

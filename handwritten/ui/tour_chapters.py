@@ -135,7 +135,8 @@ def dense(chapter: view.Chapter, ctx: view.Context) -> None:
     template = chapter.templates["live" if told.hidden is not None else "direct"]
     live = template.format(
         flat=len(told.flat), hidden=len(told.hidden if told.hidden is not None else ()),
-        digit=told.answer, confidence=float(told.probabilities.max()),
+        scores=len(told.logits), digit=told.answer if told.answer < 10 else "not a digit",
+        confidence=float(told.probabilities.max()),
     )  # fmt: skip
     _arranged(chapter, live, figure)
 
