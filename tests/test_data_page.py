@@ -15,7 +15,8 @@ from handwritten.analysis import scores as scoring
 from handwritten.data.mnist import load_split
 from handwritten.models.architectures import create_model
 from handwritten.models.checkpoint import save_checkpoint
-from handwritten.models.store import checkpoint_for, promote
+from handwritten.models.store import checkpoint_for, load_model, promote
+from handwritten.recognition.predictor import Calibration
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
 from handwritten.ui import data_view
@@ -106,6 +107,9 @@ def test_the_calibration_tab_shows_the_reliability_diagram(synthetic_mnist: Path
     diagram = figure(at, "data_reliability")["data"]
     assert [trace["name"] for trace in diagram] == ["perfectly calibrated", "before", "calibrated"]
     assert metric(at, "Calibration error after").endswith("%")
+    shipped = Calibration.of(load_model("default")[1].meta)
+    assert shipped.reject_offset > 0  # the shipped model's margin, from its checkpoint
+    assert metric(at, "Reject margin") == f"{shipped.reject_offset:.2f}"
     assert any("marked unsure" in c.value for c in at.caption)  # the threshold in one sentence
 
 

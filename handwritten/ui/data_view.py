@@ -176,15 +176,16 @@ def calibration_panel() -> None:
     st.caption(
         "Each point groups test answers by the confidence the model stated and shows how "
         "many of them were right; an honest model follows the diagonal. The temperature that "
-        "corrects it was fitted on held-out training digits, drawings and non-digits, never on "
-        "this test set."
+        'corrects it, and the margin by which "not a digit" must lead the best digit, were '
+        "fitted on held-out training digits, drawings and non-digits, never on this test set."
     )
     calibration = predictor(active_version()).calibration
     view = scores.calibration_view(active_scores(), calibration)
-    before, after, temperature = st.columns(3)
+    before, after, temperature, margin = st.columns(4)
     before.metric("Calibration error before", f"{view.ece_before:.2%}")
     after.metric("Calibration error after", f"{view.ece_after:.2%}")
     temperature.metric("Temperature", f"{calibration.temperature:.3f}")
+    margin.metric("Reject margin", f"{calibration.reject_offset:.2f}")
     st.plotly_chart(
         calibration_plots.reliability_diagram(view.before, view.after, calibration.unsure_below),
         key="data_reliability",
