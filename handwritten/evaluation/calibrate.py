@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -53,26 +52,6 @@ MIN_DECLINED = 0.98  # of held-out non-digits that get no confident digit answer
 LOWEST_THRESHOLD = 0.5  # a digit answer below an even chance is always unsure
 MIN_REJECTED = 0.98  # of held-out non-digits the "not a digit" class still takes alone
 OFFSET_STEP = 0.25
-
-
-@dataclass(frozen=True)
-class CalibrationReport:
-    """The fitted calibration and the held-out figures behind it."""
-
-    temperature: float
-    reject_offset: float
-    unsure_below: float
-    ece_before: float  # held-out MNIST digits, top-class probability, temperature 1
-    ece_after: float
-    confident_error: float  # share of wrong answers above the threshold, held-out answers
-    n_logits: int
-    n_answers: int
-
-    def to_meta(self) -> dict[str, Any]:
-        """What a checkpoint keeps (``meta["calibration"]``; read by `Calibration.of`)."""
-        return {"fitted_on": "held-out MNIST train digits, drawings and non-digits"} | (
-            dataclasses.asdict(self)
-        )
 
 
 def heldout_logits(
@@ -177,24 +156,3 @@ def choose_heldout_threshold(
         calibration, unsure_below=threshold, confident_error=error, min_declined=MIN_DECLINED
     )
     return threshold, error, len(answers)
-
-
-def calibrate(
-    predictor: Predictor, drawings: int = 1000, nondigits: int = 1000, seed: int = 0
-) -> CalibrationReport:
-    """Fit the reject margin, the temperature, then the threshold, of `predictor`'s model on
-    held-out data, and set them on `predictor` (its `calibration`)."""
-    temperature, ece_before, ece_after, n_logits = fit_heldout_temperature(
-        predictor, drawings, nondigits, seed
-    )
-    threshold, error, n_answers = choose_heldout_threshold(predictor, drawings, nondigits, seed)
-    return CalibrationReport(
-        temperature=temperature,
-        reject_offset=predictor.calibration.reject_offset,
-        unsure_below=threshold,
-        ece_before=ece_before,
-        ece_after=ece_after,
-        confident_error=error,
-        n_logits=n_logits,
-        n_answers=n_answers,
-    )
