@@ -166,6 +166,26 @@ def test_a_spaced_string_still_splits(predictor: Predictor) -> None:
     assert prediction.digits == "174"
 
 
+def test_the_preprocessings_crops_are_reused_and_read_the_same(predictor: Predictor) -> None:
+    """Segmentation reuses the crops preprocessing made for its geometric groups (the same
+    function of the same pieces): the reading is the one it makes from fresh crops."""
+    from handwritten.data.preprocess import preprocess
+
+    prepared = preprocess(canvas(FORTY_SEVEN))
+    assert prepared.pieces is not None and prepared.groups
+    known = {tuple(sorted(g)): c for g, c in zip(prepared.groups, prepared.digits, strict=True)}
+    fresh = segment(prepared.ink, prepared.pieces, predictor.log_probabilities, predictor.prior)
+    reused = segment(
+        prepared.ink, prepared.pieces, predictor.log_probabilities, predictor.prior, known
+    )
+    assert fresh is not None and reused is not None
+    assert reused.groups == fresh.groups and reused.labels == fresh.labels
+    np.testing.assert_allclose(reused.log_probabilities, fresh.log_probabilities, atol=1e-6)
+    for crop, again in zip(reused.crops, fresh.crops, strict=True):
+        np.testing.assert_array_equal(crop.centred, again.centred)
+    assert any(c is k for c in reused.crops for k in known.values())  # reused, not remade
+
+
 LETTER_A = [[(80, 270), (160, 50), (240, 270)], [(110, 190), (210, 190)]]
 STAR = [[(160, 40), (230, 270), (45, 125), (275, 125), (90, 270), (160, 40)]]
 SMILEY = [[(160, 40), (255, 90), (280, 170), (240, 255), (160, 285), (80, 255), (40, 170),

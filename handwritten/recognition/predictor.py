@@ -219,7 +219,11 @@ class Predictor:
 
     def _read(self, prepared: PreprocessResult) -> Reading | None:
         assert prepared.pieces is not None
-        return segment(prepared.ink, prepared.pieces, self.log_probabilities, self.prior)
+        known = {
+            tuple(sorted(group)): crop
+            for group, crop in zip(prepared.groups, prepared.digits, strict=True)
+        }
+        return segment(prepared.ink, prepared.pieces, self.log_probabilities, self.prior, known)
 
     def _prediction_of(
         self, prepared: PreprocessResult, probs_nk: np.ndarray, labels: list[int]
