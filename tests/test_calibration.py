@@ -98,3 +98,10 @@ def test_calibration_takes_the_margin_off_before_the_temperature() -> None:
     assert Calibration(reject_offset=2.5).probabilities(logits).argmax() == 3
     assert Calibration(reject_offset=1.5).probabilities(logits).argmax() == 10
     assert Calibration(reject_offset=9.0).probabilities(np.zeros((1, 10))).shape == (1, 10)
+
+
+def test_raw_logits_undo_the_calibration() -> None:
+    logits = np.random.default_rng(2).normal(0, 4, (50, 11))
+    calibration = Calibration(temperature=0.7, reject_offset=2.25)
+    recovered = calibration.raw_logits(calibration.probabilities(logits))
+    np.testing.assert_allclose(softmax_t(recovered), softmax_t(logits), atol=1e-9)

@@ -17,9 +17,13 @@ from scipy.special import softmax
 
 from handwritten.analysis.dataset import PER_PAGE
 from handwritten.data.mnist import Split
-from handwritten.evaluation.calibration import Reliability, expected_calibration_error, reliability
+from handwritten.evaluation.calibration import (
+    Reliability,
+    expected_calibration_error,
+    reliability,
+    top_confidence,
+)
 from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
-from handwritten.models.architectures import NOT_A_DIGIT
 from handwritten.models.inference import class_scores
 from handwritten.models.store import load_any
 from handwritten.recognition.predictor import Calibration
@@ -176,17 +180,12 @@ class CalibrationView:
 
 def calibration_view(model_scores: ModelScores, calibration: Calibration) -> CalibrationView:
     """Reliability tables and ECE of the top answer, calibrated (the scores as stored) and
-    uncalibrated (the same logits at temperature 1 and no reject margin: T * log p is the
-    shifted logits up to a constant, so the margin is added back and the softmax redone)."""
+    uncalibrated (the same logits at temperature 1 and no reject margin, recovered from them)."""
     calibrated = np.asarray(model_scores.probabilities_nk, np.float64)
-    shifted = calibration.temperature * np.log(np.clip(calibrated, 1e-30, 1.0))
-    if shifted.shape[1] > NOT_A_DIGIT:
-        shifted[:, NOT_A_DIGIT] += calibration.reject_offset
-    raw = softmax(shifted, axis=1)
-    labels = np.asarray(model_scores.labels_n)
+    raw = softmax(calibration.raw_logits(calibrated), axis=1)
     tables = []
     for probabilities in (raw, calibrated):
-        confidence, right = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+        confidence, right = top_confidence(probabilities, model_scores.labels_n)
         tables.append(
             (reliability(confidence, right), expected_calibration_error(confidence, right))
         )

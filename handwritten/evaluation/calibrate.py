@@ -43,6 +43,7 @@ from handwritten.evaluation.calibration import (
     fit_temperature,
     softmax_t,
     threshold_for_declines,
+    top_confidence,
 )
 from handwritten.evaluation.realistic import iter_set
 from handwritten.models.architectures import NOT_A_DIGIT
@@ -128,8 +129,8 @@ def fit_heldout_temperature(
     digits = labels < NOT_A_DIGIT
     before = softmax_t(logits[digits])
     after = calibration.probabilities(logits[digits])
-    ece_before = expected_calibration_error(before.max(1), before.argmax(1) == labels[digits])
-    ece_after = expected_calibration_error(after.max(1), after.argmax(1) == labels[digits])
+    ece_before = expected_calibration_error(*top_confidence(before, labels[digits]))
+    ece_after = expected_calibration_error(*top_confidence(after, labels[digits]))
     predictor.calibration = calibration
     return temperature, ece_before, ece_after, len(labels)
 

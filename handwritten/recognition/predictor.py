@@ -52,11 +52,10 @@ class Calibration:
     @classmethod
     def of(cls, meta: dict[str, Any] | None) -> Calibration:
         values = (meta or {}).get("calibration") or {}
-        error = values.get("confident_error")
         return cls(
             temperature=float(values.get("temperature", 1.0)),
             unsure_below=float(values.get("unsure_below", UNSURE_BELOW)),
-            confident_error=_optional(error),
+            confident_error=_optional(values.get("confident_error")),
             reject_offset=float(values.get("reject_offset", 0.0)),
             min_declined=_optional(values.get("min_declined")),
         )
@@ -74,6 +73,14 @@ class Calibration:
         logits = np.array(logits_nk, np.float64)
         if logits.shape[1] > NOT_A_DIGIT:
             logits[:, NOT_A_DIGIT] -= self.reject_offset
+        return logits
+
+    def raw_logits(self, probabilities_nk: np.ndarray) -> np.ndarray:
+        """The inverse of `probabilities`: raw logits (N, K), up to a constant per row (which
+        a softmax ignores), of calibrated probabilities."""
+        logits = self.temperature * np.log(np.clip(np.asarray(probabilities_nk), 1e-30, 1.0))
+        if logits.shape[1] > NOT_A_DIGIT:
+            logits[:, NOT_A_DIGIT] += self.reject_offset
         return logits
 
 
