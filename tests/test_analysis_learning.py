@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,15 +13,18 @@ from handwritten.analysis.network import first_layer_filters
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.inference import infer_model
 from handwritten.storage.runs import RunDir, runs_dir
+from handwritten.training.config import DEMO_PRESET, PRESETS
 from handwritten.training.snapshots import save_snapshot
 
 
-def snapshot_run(name: str, steps: list[int], seeds: list[int] | None = None) -> RunDir:
-    run = RunDir.create("lenet", path=runs_dir() / name)
-    run.write_config({"arch": "lenet"})
+def snapshot_run(
+    name: str, steps: list[int], seeds: list[int] | None = None, arch: str = "lenet"
+) -> RunDir:
+    run = RunDir.create(arch, path=runs_dir() / name)
+    run.write_config({"arch": arch})
     for step, seed in zip(steps, seeds or steps, strict=True):
-        _, params, batch_stats = split_model(create_model("lenet", seed))
-        save_snapshot(run, step, arch="lenet", params=params, batch_stats=batch_stats)
+        _, params, batch_stats = split_model(create_model(arch, seed))
+        save_snapshot(run, step, arch=arch, params=params, batch_stats=batch_stats)
     return run
 
 
@@ -32,12 +34,13 @@ def age(run: RunDir, seconds: float) -> None:
     os.utime(run.path, (then, then))
 
 
-def test_a_snapshot_read_through_the_drawing(tmp_path: Path) -> None:
-    run = snapshot_run("r", [5])
+@pytest.mark.parametrize("arch", ["lenet", "fast"])  # the seed's network, the demo's
+def test_a_snapshot_read_through_the_drawing(arch: str) -> None:
+    run = snapshot_run("r", [5], arch=arch)
     image = np.zeros((28, 28), np.float32)
     image[5:20, 12:15] = 1.0
     reading = learned.read_snapshot(run.snapshot_dir / "step-000005.msgpack", 5, image)
-    model = create_model("lenet", 5)
+    model = create_model(arch, 5)
     expected = infer_model(model, image[None], output="probabilities")[0]
     np.testing.assert_allclose(reading.probabilities, expected, atol=2e-3)  # float16 weights
     np.testing.assert_allclose(reading.filters, first_layer_filters(model), atol=1e-3)
@@ -46,7 +49,9 @@ def test_a_snapshot_read_through_the_drawing(tmp_path: Path) -> None:
 
 def test_the_untrained_reading_is_the_demo_networks_random_start() -> None:
     reading = learned.untrained_reading(np.zeros((28, 28), np.float32))
-    np.testing.assert_allclose(reading.filters, first_layer_filters(create_model("lenet", 0)))
+    demo = PRESETS[DEMO_PRESET]
+    start = first_layer_filters(create_model(demo.arch, demo.seed))
+    np.testing.assert_allclose(reading.filters, start)
     assert reading.step == 0 and reading.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
 
 

@@ -22,6 +22,16 @@ def test_learning_figure_before_and_during_a_run() -> None:
     assert during.layout.xaxis.range[1] > 50  # the whole run's steps, from the start
 
 
+def test_the_filter_mosaics_tile_in_three_rows() -> None:
+    """The demo's 24 filters (5 x 5) fill three rows of eight, with a one-pixel gutter."""
+    start = SnapshotReading(0, np.full(10, 0.1), np.zeros((24, 5, 5)))
+    now = SnapshotReading(25, np.full(10, 0.1), np.ones((24, 5, 5)))
+    figure = later.learning_figure(learning([], [start, now]), 7)
+    mosaics = [trace.z for trace in figure.data if trace.type == "heatmap"]
+    assert [np.shape(z) for z in mosaics] == [(3 * 6 - 1, 8 * 6 - 1)] * 2
+    assert not np.isnan(np.asarray(mosaics[0], float)[-5:, -5:]).any()  # the last tile is full
+
+
 def test_answer_text_stays_true_whatever_the_model_says() -> None:
     image = np.zeros((28, 28))
     assert later.answer_text(Case(image, np.eye(10)[4] * 0.9 + 0.01)) == "reads 4 (91%)"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from handwritten.analysis.network import first_layer_filters
-from handwritten.data.mnist import Split
+from handwritten.data.mnist import TRAIN_SIZE, Split
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.checkpoint import load_checkpoint, read_checkpoint
 from handwritten.models.inference import infer_model
@@ -106,9 +106,20 @@ def test_half_written_and_foreign_files_are_not_snapshots(tmp_path: Path) -> Non
     assert list_snapshots(run) == []
 
 
-def test_the_demo_preset_snapshots_for_the_tour() -> None:
-    demo = PRESETS[DEMO_PRESET]
-    assert demo.snapshot_every == 25 and demo.arch == "lenet"
+def test_the_demo_preset_is_the_fast_recipe_with_what_watchers_need() -> None:
+    demo, fast = PRESETS[DEMO_PRESET], PRESETS["fast"]
+    watching = {"log_every", "snapshot_every"}
+
+    def recipe(config: TrainConfig) -> dict[str, object]:
+        return {k: v for k, v in config.to_dict().items() if k not in watching}
+
+    assert recipe(demo) == recipe(fast) and demo.arch == "fast"  # 99% in one epoch
+    assert fast.snapshot_every == 0  # the benchmarked recipe's time holds no snapshot writes
+    # Over the real epoch: the loss curve streams in and the Tour has points to plot.
+    steps = TRAIN_SIZE // demo.batch_size * demo.epochs
+    assert steps // demo.log_every >= 50 and demo.log_every < fast.log_every
+    taken = [s for s in range(steps + 1) if is_snapshot_step(s, demo.snapshot_every)]
+    assert taken[:6] == [0, 1, 2, 4, 8, 16] and len(taken) >= 20
     assert TrainConfig.from_dict(demo.to_dict()) == demo  # the launcher's --config-json round trip
     with pytest.raises(ValueError, match="snapshot_every"):
         dataclasses.replace(demo, snapshot_every=-1).validate()

@@ -12,6 +12,7 @@ from handwritten.analysis import overview as network
 from handwritten.jobs.lock import TrainingLock
 from handwritten.models.architectures import create_model, split_model
 from handwritten.storage.runs import RunDir, runs_dir
+from handwritten.training.config import DEMO_PRESET, DEMO_SECONDS, PRESETS
 from handwritten.training.snapshots import save_snapshot
 from handwritten.ui import tour_view
 
@@ -140,11 +141,12 @@ def test_each_chapter_computes_once_per_drawing(monkeypatch: pytest.MonkeyPatch)
 
 def recorded_run(name: str = "recorded") -> RunDir:
     """A finished demo-like run with two snapshots, written by hand."""
-    run = RunDir.create("lenet", path=runs_dir() / name)
-    run.write_config({"arch": "lenet", "snapshot_every": 25})
+    arch = PRESETS[DEMO_PRESET].arch
+    run = RunDir.create(arch, path=runs_dir() / name)
+    run.write_config({"arch": arch, "snapshot_every": 25})
     for step in (0, 25):
-        _, params, batch_stats = split_model(create_model("lenet", step))
-        save_snapshot(run, step, arch="lenet", params=params, batch_stats=batch_stats)
+        _, params, batch_stats = split_model(create_model(arch, step))
+        save_snapshot(run, step, arch=arch, params=params, batch_stats=batch_stats)
     for step, loss in ((1, 2.3), (25, 0.4)):
         run.append_metrics({"kind": "train", "step": step, "loss": loss, "total_steps": 25,
                             "epoch": step / 25, "elapsed": step * 0.5})  # fmt: skip
@@ -166,6 +168,9 @@ def test_the_live_chapter_before_any_run() -> None:
     at = live_chapter(tour())
     assert "has not trained yet" in markdown(at)
     assert not at.button(key="tour_train").disabled
+    # The button and the chapter's text promise the one measured time.
+    assert at.button(key="tour_train").label == f"Train it now (about {DEMO_SECONDS} s)"
+    assert f"in about {DEMO_SECONDS} seconds" in markdown(at)
 
 
 def test_the_live_chapter_shows_the_last_recorded_run() -> None:

@@ -19,7 +19,7 @@ from handwritten.models.checkpoint import save_checkpoint
 from handwritten.models.store import checkpoint_for, promote
 from handwritten.storage.paths import runs_dir
 from handwritten.storage.runs import RunDir
-from handwritten.training.config import DEMO_PRESET, PRESETS, TrainConfig
+from handwritten.training.config import DEMO_PRESET, DEMO_SECONDS, PRESETS, TrainConfig
 from handwritten.ui import history_view, state
 from handwritten.ui import training as panels
 
@@ -274,7 +274,8 @@ def test_the_quick_demo_run_trains_the_demo_preset(
 
     monkeypatch.setattr(panels.jobs, "launch", fake_launch)
     at = train_page()
-    assert any("12,000 images for 2 epochs" in c.value for c in at.caption)
+    expected = f"fast CNN on 60,000 images for 1 epoch, to 99% on MNIST test: about {DEMO_SECONDS}"
+    assert any(expected in c.value for c in at.caption)
     button(at, "Quick demo run").click().run()
     assert not at.exception, at.exception
     assert started == [PRESETS[DEMO_PRESET]]

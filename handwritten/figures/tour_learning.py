@@ -6,6 +6,7 @@ Pure Plotly builders in the Tour's shared look (`handwritten.figures.tour`); arr
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -19,6 +20,10 @@ from handwritten.figures.tour import finish, heat, image_axes, normalised
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 8: how it learned
+
+# The filter mosaics share a column with the two line charts, each half its height: three rows
+# of tiles, as many columns as needed, fill that slot (the fast CNN's 24 filters: 3 x 8).
+FILTER_ROWS = 3
 
 
 def learning_figure(story: Learning, label: int) -> go.Figure:
@@ -42,7 +47,8 @@ def learning_figure(story: Learning, label: int) -> go.Figure:
         hovertemplate="step %{x}: %{y:.0%}<extra></extra>"), 1, 3)  # fmt: skip
     for row, filters in ((1, story.start_filters), (2, story.learned_filters)):
         if filters is not None:
-            figure.add_trace(heat(mosaic(normalised(filters), 7), signed=True), row, 2)
+            columns = math.ceil(len(filters) / FILTER_ROWS)
+            figure.add_trace(heat(mosaic(normalised(filters), columns), signed=True), row, 2)
             image_axes(figure, row, 2)
     figure = finish(figure, 520)
     steps = [0, story.total_steps] if story.total_steps else [0, max(story.latest_step, 1)]

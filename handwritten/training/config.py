@@ -190,18 +190,18 @@ PRESETS: dict[str, TrainConfig] = {
         arch="fast", epochs=1, batch_size=128, optimizer="adam", lr=0.01, schedule="onecycle",
         label_smoothing=0.0, augment=False,
     ),
-    # A quick demo run for people who want to see training happen: the seed LeNet with Adam on
-    # a fifth of MNIST, a metric line every 5 steps, about 20 s on a 2-core CPU. Its weights are
-    # snapshotted every 25 steps and at steps 1, 2, 4, 8, 16 (21 snapshots of 0.9 MB) so the Tour
-    # can show them take shape.
-    "demo": TrainConfig(
-        arch="lenet", epochs=2, batch_size=64, optimizer="adam", lr=1e-3, schedule="constant",
-        label_smoothing=0.0, augment=False, train_subset=12_000, test_subset=2_000, log_every=5,
-        snapshot_every=25,
-    ),
 }  # fmt: skip
 PRESETS["default"] = PRESETS["cnn_open"]
+# What "Quick demo run" and the Tour's live chapter train: the `fast` recipe (99% in one epoch)
+# with what watchers need. A metric line every 5 steps streams the loss curve in; weights are
+# snapshotted every 25 steps and at steps 1, 2, 4, 8, 16 (25 snapshots of 0.43 MB over the
+# epoch's 468 steps), so the Tour can show the filters and its belief in a drawing take shape.
+# A preset of its own, so `--preset fast` stays the pure speed recipe that benchmarks time.
+PRESETS["demo"] = dataclasses.replace(PRESETS["fast"], log_every=5, snapshot_every=25)
 DEMO_PRESET = "demo"  # what "Quick demo run" and the Tour's live chapter train
+# What the buttons that start it promise: `handwritten train --preset demo`, whole process,
+# took 11.6 s on this 2-core CPU (9.5 s from start to summary, load average 0.7), 99.23%.
+DEMO_SECONDS = 12
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 
 With ``snapshot_every`` set, a run writes its weights to ``snapshots/step-NNNNNN.msgpack`` in
 its run directory at step 0 (the random start), at steps 1, 2, 4, 8... below the cadence (a
-network learns most in its first steps: the demo's LeNet reads a drawing right within 25), every
-``snapshot_every`` steps and at its last step. A watcher (the Tour's live chapter) lists them
-and evaluates what it likes on each: the first-layer filters taking shape, a drawing's
-probability climbing. The run never needs to know what will be looked at, and the run directory
-stays the only protocol.
+network learns most in its first steps: the demo's fast CNN gives MNIST's first test 7 82% after
+16 steps and 99.8% after 25), every ``snapshot_every`` steps and at its last step. A watcher (the
+Tour's live chapter) lists them and evaluates what it likes on each: the first-layer filters
+taking shape, a drawing's probability climbing. The run never needs to know what will be
+looked at, and the run directory stays the only protocol.
 
 Snapshots are checkpoints (the same msgpack format, written atomically) in float16: half the
 size, and far more precise than a picture of a filter or a probability needs. The demo preset's
-LeNet makes 0.9 MB snapshots.
+fast CNN makes 0.43 MB snapshots, 25 over its 468 steps.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from handwritten.jobs.lock import current_job
 from handwritten.jobs.progress import progress
 from handwritten.storage.files import FileVersion
 from handwritten.storage.runs import RunDir, RunError
-from handwritten.training.config import DEMO_PRESET, PRESETS
+from handwritten.training.config import DEMO_PRESET, DEMO_SECONDS, PRESETS
 from handwritten.training.snapshots import list_snapshots
 from handwritten.ui.tour_view import Chapter, digest
 
@@ -123,8 +123,9 @@ def _panel(chapter: Chapter, image28: np.ndarray, label: int, training: bool) ->
     a press reruns only this fragment."""
     if (current_job() is not None) != training:
         st.rerun()  # a job started or ended: the whole page reruns and picks the other cadence
-    st.button("Train it now (about 20 s)", icon=":material/play_arrow:", type="primary",
-              on_click=_start, disabled=current_job() is not None, key="tour_train")  # fmt: skip
+    st.button(f"Train it now (about {DEMO_SECONDS} s)", icon=":material/play_arrow:",
+              type="primary", on_click=_start, disabled=current_job() is not None,
+              key="tour_train")  # fmt: skip
     if st.session_state.pop(REFUSED, False):
         st.warning(chapter.templates["busy"])
     run, why = _watched()

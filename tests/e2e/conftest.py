@@ -19,6 +19,9 @@ from ..conftest import write_synthetic_mnist
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+# The servers' synthetic MNIST: small, so training jobs finish in seconds.
+SYNTHETIC_TRAIN = 2048
+SYNTHETIC_TEST = 256
 # Playwright's default 5 s per expectation is too short for a cold server on a loaded 2-core
 # machine (loading JAX and the model, compiling): waits still end as soon as the condition holds.
 expect.set_options(timeout=60_000)
@@ -59,7 +62,9 @@ def start_server(
     training jobs start fast), or the MNIST folder `data_dir`, and `env` on top; returns
     (process, base URL)."""
     port = _free_port()
-    data = data_dir or write_synthetic_mnist(home.parent / "mnist", n_train=2048, n_test=256)
+    data = data_dir or write_synthetic_mnist(
+        home.parent / "mnist", n_train=SYNTHETIC_TRAIN, n_test=SYNTHETIC_TEST
+    )
     env = (
         os.environ
         | {"HANDWRITTEN_HOME": str(home), "HANDWRITTEN_DATA_DIR": str(data)}

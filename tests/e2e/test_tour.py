@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import save_screenshot
+from handwritten.training.config import DEMO_PRESET, PRESETS
+from handwritten.training.snapshots import is_snapshot_step
+
+from .conftest import SYNTHETIC_TRAIN, save_screenshot
 from .drawing import SEVEN, draw, prediction, touch_stroke
 
 # Each chapter's picture, by its chart's key (Streamlit gives the chart's box a st-key-* class).
@@ -16,9 +19,14 @@ SIDEWAYS = """() => {
   return [document.documentElement.scrollWidth - window.innerWidth,
           main.scrollWidth - main.clientWidth];
 }"""
-P_POINTS = """() => {
+# How many points a trace of the learning figure has (0: loss, 1: the drawing's probability).
+POINTS = """(trace) => {
   const plot = document.querySelector('.st-key-tour_learning .js-plotly-plot');
-  return plot && plot._fullData && plot._fullData[1] ? plot._fullData[1].x.length : 0;
+  return plot && plot._fullData && plot._fullData[trace] ? plot._fullData[trace].x.length : 0;
+}"""
+FILTERS = """() => {  // the random-start filter mosaic: [rows, columns] of pixels
+  const z = document.querySelector('.st-key-tour_learning .js-plotly-plot')._fullData[2].z;
+  return [z.length, z[0].length];
 }"""
 THUMBNAIL = """([column, position]) => {
   const plot = document.querySelector('.st-key-tour_open_map .js-plotly-plot');
@@ -92,8 +100,14 @@ def test_the_live_chapter_trains_and_the_drawing_climbs(browser: Browser, app_ur
     expect(train).to_be_enabled(timeout=60_000)  # a job of another test may still be ending
     train.click()
     expect(page.get_by_text("Trained in")).to_be_visible(timeout=180_000)
-    # Synthetic MNIST here: 2,048 images, 64 steps; snapshots 0, 1, 2, 4, 8, 16, 25, 50, 64.
-    page.wait_for_function(f"({P_POINTS})() >= 9", timeout=30_000)
+    # The demo preset on this server's synthetic MNIST (2,048 images, 16 steps at batch 128):
+    # a loss point every log_every steps, and every snapshot (0, 1, 2, 4, 8, 16) in the curve.
+    demo = PRESETS[DEMO_PRESET]
+    steps = SYNTHETIC_TRAIN // demo.batch_size * demo.epochs
+    snapshots = [s for s in range(steps) if is_snapshot_step(s, demo.snapshot_every)] + [steps]
+    page.wait_for_function(f"({POINTS})(1) === {len(snapshots)}", timeout=30_000)
+    assert page.evaluate(POINTS, 0) >= steps // demo.log_every
+    assert page.evaluate(FILTERS) == [3 * 6 - 1, 8 * 6 - 1]  # the fast CNN's 24 filters, 5 x 5
     expect(train).to_be_enabled(timeout=30_000)
     save_screenshot(page, "tour-live-trained")
     session.close()
