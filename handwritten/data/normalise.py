@@ -44,26 +44,35 @@ class DigitCrop:
     stroke_width: float = 0.0  # after fitting, before correction, in 28x28 pixels
 
 
+def padded(mask: np.ndarray, width: int) -> np.ndarray:
+    """`mask` with `width` zeros around it (ten times faster than the general padding of numpy
+    on arrays this small)."""
+    rows, cols = mask.shape
+    out = np.zeros((rows + 2 * width, cols + 2 * width), mask.dtype)
+    out[width : width + rows, width : width + cols] = mask
+    return out
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: four times the mean distance to the background (exact
     for a long bar; it over-reads strokes only a pixel or two wide, hence `SUPERSAMPLE`)."""
     if not mask.any():
         return 0.0
-    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    distance = ndimage.distance_transform_edt(padded(mask, 1))[1:-1, 1:-1]
     return 4.0 * float(distance[mask].mean())
 
 
 def estimate_width(mask: np.ndarray) -> float:
     """Stroke width from area and outline: a stroke of length L and width w covers L * w pixels
     and has about 2 L outline pixels (far cheaper than a distance transform of the image)."""
-    padded = np.pad(np.asarray(mask, bool), 1)
-    rows, cols = mask.shape
-    inner = padded[1:-1, 1:-1].copy()
-    for dr in (0, 1, 2):  # a 3x3 erosion by slices (faster than ndimage on small images)
-        for dc in (0, 1, 2):
-            inner &= padded[dr : dr + rows, dc : dc + cols]
-    outline = int(mask.sum() - inner.sum())
-    return 2.0 * float(mask.sum()) / max(outline, 1)
+    framed = padded(np.asarray(mask, bool), 1)
+    # A 3x3 erosion as two passes of three slices (a square is separable): faster than
+    # ndimage, and than nine slices, on small images.
+    across = framed[:, :-2] & framed[:, 1:-1] & framed[:, 2:]
+    inner = across[:-2] & across[1:-1] & across[2:]
+    area = int(np.count_nonzero(mask))
+    outline = area - int(np.count_nonzero(inner))
+    return 2.0 * area / max(outline, 1)
 
 
 def fast_stroke_width(mask: np.ndarray) -> float:
@@ -79,10 +88,12 @@ def _fitted_shape(shape: tuple[int, ...], size: int) -> tuple[int, int]:
 
 
 def _resize(image: np.ndarray, shape: tuple[int, int], method: Image.Resampling) -> np.ndarray:
-    resized = Image.fromarray(image.astype(np.float32), mode="F").resize(
-        (shape[1], shape[0]), method
-    )
-    return np.asarray(resized, np.float32)
+    """Pillow's resampling of a float image (the buffer shared both ways: a fifth faster than
+    `Image.fromarray` and `np.asarray`; a digit's normalisation resizes two or three times)."""
+    source = np.ascontiguousarray(image, np.float32)
+    picture = Image.frombuffer("F", (source.shape[1], source.shape[0]), source, "raw", "F", 0, 1)
+    resized = picture.resize((shape[1], shape[0]), method)
+    return np.frombuffer(resized.tobytes(), np.float32).reshape(shape)
 
 
 def fit_box(crop: np.ndarray, size: int = FIT_SIZE) -> np.ndarray:
@@ -92,16 +103,17 @@ def fit_box(crop: np.ndarray, size: int = FIT_SIZE) -> np.ndarray:
 
 
 def _edt(mask: np.ndarray) -> np.ndarray:
-    return ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return ndimage.distance_transform_edt(padded(mask, 1))[1:-1, 1:-1]
 
 
 def _redraw(mask: np.ndarray, width: float, target: float) -> np.ndarray:
-    """`mask` (padded to leave room) with strokes `target` px wide, measured `width` now: thin
+    """`mask` (padded where it grows) with strokes `target` px wide, measured `width` now: thin
     strokes dilated by the missing half-width; thick ones eroded by the extra half-width (exact
     for a brush's even strokes), keeping any piece the erosion would remove entirely."""
-    mask = np.pad(mask, int(target) + 2)
     if width < target:
-        return ndimage.distance_transform_edt(~mask) <= (target - width) / 2
+        reach = (target - width) / 2
+        grown = padded(mask, int(np.ceil(reach)) + 1)
+        return ndimage.distance_transform_edt(~grown) <= reach
     core = _edt(mask) > (width - target) / 2
     pieces, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count > 1:
@@ -153,7 +165,10 @@ def centre_by_mass(fitted: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
     out = np.zeros((size, size), np.float32)
     if fitted.sum() <= 0:
         return out
-    com_y, com_x = ndimage.center_of_mass(fitted)
+    weights = fitted.astype(np.float64)
+    total = weights.sum()
+    com_y = float((weights.sum(axis=1) * np.arange(fitted.shape[0])).sum() / total)
+    com_x = float((weights.sum(axis=0) * np.arange(fitted.shape[1])).sum() / total)
     top = round(MNIST_CENTRE[0] - com_y)
     left = round(MNIST_CENTRE[1] - com_x)
     height, width = fitted.shape

@@ -105,18 +105,29 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
     return sorted(cuts)
 
 
+def _ink_box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The slices of the smallest box holding all of `mask`, or None when it is empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
 def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
     """The pieces of a binary ink mask: specks dropped, dots marked, components as tall as a
     digit and about as wide cut where digits may touch (when `cut`; a 7's detached bar is
-    wide but short, so never cut), sorted left to right by centre."""
-    components, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    if count == 0:
+    wide but short, so never cut), sorted left to right by centre. The work is done inside
+    the ink's box (a drawing rarely fills its canvas); boxes are in `mask`'s pixels."""
+    box = _ink_box(mask)
+    if box is None:
         return Pieces(np.zeros(mask.shape, np.int32))
-    width = estimate_width(mask)
+    local_mask = mask[box]
+    components, count = ndimage.label(local_mask, structure=np.ones((3, 3), bool))
+    width = estimate_width(local_mask)
     areas, slices = _component_stats(components, count)
     keep_min = max(4.0, SPECK_AREA * width * width, 0.01 * float(areas.max()))
     tallest = max(where[0].stop - where[0].start for where in slices)
-    labels = np.zeros(mask.shape, np.int32)
+    local = np.zeros(local_mask.shape, np.int32)
     was_cut: list[bool] = []
     component_of: list[int] = []
     specks = 0
@@ -133,39 +144,71 @@ def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
             if part.any():
                 was_cut.append(side > 0)
                 component_of.append(number)
-                labels[where][part] = len(was_cut)
+                local[where][part] = len(was_cut)
+    labels = np.zeros(mask.shape, np.int32)
+    labels[box] = local
     count = len(was_cut)
     if count == 0:
         return Pieces(labels, [], width, specks)
-    flat = labels.ravel()
+    top, left = box[0].start, box[1].start
+    flat = local.ravel()
     piece_areas = np.bincount(flat, minlength=count + 1)[1:]
-    columns = np.broadcast_to(np.arange(mask.shape[1]), mask.shape).ravel()
+    columns = np.broadcast_to(np.arange(left, box[1].stop), local_mask.shape).ravel()
     centres = np.bincount(flat, weights=columns, minlength=count + 1)[1:] / piece_areas
     pieces = []
-    for number, where in enumerate(ndimage.find_objects(labels), 1):
-        box = (where[0].start, where[1].start, where[0].stop, where[1].stop)
-        extent = max(box[2] - box[0], box[3] - box[1])
+    for number, where in enumerate(ndimage.find_objects(local), 1):
+        box_of = (where[0].start + top, where[1].start + left,
+                  where[0].stop + top, where[1].stop + left)  # fmt: skip
+        extent = max(box_of[2] - box_of[0], box_of[3] - box_of[1])
         dot = extent <= DOT_EXTENT * width and not was_cut[number - 1]
         pieces.append(
-            Piece(number, box, int(piece_areas[number - 1]), float(centres[number - 1]), dot,
+            Piece(number, box_of, int(piece_areas[number - 1]), float(centres[number - 1]), dot,
                   was_cut[number - 1], component_of[number - 1])
         )  # fmt: skip
     pieces.sort(key=lambda p: p.centre_x)
-    return Pieces(labels, pieces, width, specks, _owners(labels))
+    return Pieces(labels, pieces, width, specks, _owners(labels, box))
 
 
-def _owners(labels: np.ndarray) -> np.ndarray:
+def _rings(reach: int) -> list[list[tuple[int, int]]]:
+    """The offsets within `reach` px (Euclidean), grouped by distance, nearest first."""
+    offsets = [(dr, dc) for dr in range(-reach, reach + 1) for dc in range(-reach, reach + 1)
+               if 0 < dr * dr + dc * dc <= reach * reach]  # fmt: skip
+    by_distance: dict[int, list[tuple[int, int]]] = {}
+    for dr, dc in offsets:
+        by_distance.setdefault(dr * dr + dc * dc, []).append((dr, dc))
+    return [by_distance[d] for d in sorted(by_distance)]
+
+
+_RINGS = _rings(FRINGE)
+
+
+def _owners(labels: np.ndarray, box: tuple[slice, slice] | None = None) -> np.ndarray:
     """Each pixel within `FRINGE` px of a piece belongs to the nearest piece (computed once,
-    so a candidate digit's crop needs no dilation of its own)."""
-    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
-    top, left = max(0, rows[0] - FRINGE - 1), max(0, cols[0] - FRINGE - 1)
-    bottom, right = rows[-1] + FRINGE + 2, cols[-1] + FRINGE + 2
-    local = labels[top:bottom, left:right]
-    distance, (near_rows, near_cols) = ndimage.distance_transform_edt(
-        local == 0, return_indices=True
-    )
+    so a candidate digit's crop needs no dilation of its own). The rings of offsets within
+    `FRINGE` px are taken nearest first, and where two pieces are equally near the lower label
+    wins: the owners of a distance transform with indices (which breaks such ties its own way),
+    five times faster. `box` holds every piece, when known."""
+    box = box or _ink_box(labels != 0)
     owner = np.zeros_like(labels)
-    owner[top:bottom, left:right] = np.where(distance <= FRINGE, local[near_rows, near_cols], 0)
+    if box is None:
+        return owner
+    top, left = max(0, box[0].start - FRINGE), max(0, box[1].start - FRINGE)
+    bottom, right = box[0].stop + FRINGE, box[1].stop + FRINGE
+    small = np.int16 if labels.max() < np.iinfo(np.int16).max else labels.dtype
+    nobody = np.iinfo(small).max
+    local = labels[top:bottom, left:right].astype(small)
+    local[local == 0] = nobody
+    rows, cols = local.shape
+    padded = np.pad(local, FRINGE, constant_values=nobody)
+    grown = local.copy()
+    for ring in _RINGS:
+        near = np.full_like(local, nobody)
+        for dr, dc in ring:
+            np.minimum(near, padded[FRINGE + dr : FRINGE + dr + rows,
+                                    FRINGE + dc : FRINGE + dc + cols], out=near)  # fmt: skip
+        np.copyto(grown, near, where=grown == nobody)
+    grown[grown == nobody] = 0
+    owner[top:bottom, left:right] = grown
     return owner
 
 

@@ -98,21 +98,33 @@ def as_rgba(image: np.ndarray) -> np.ndarray:
 # Ink extraction
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of R, G and B
+
+
 def luminance(rgba: np.ndarray) -> np.ndarray:
     """ITU-R 601 luma in [0, 1], composited over the background that contrasts with the ink.
 
     A canvas with a transparent background stores strokes as opaque pixels and the rest as
-    RGB 0 with alpha 0, so transparency is composited onto the opposite of the strokes' colour.
+    RGB 0 with alpha 0, so transparency is composited onto the opposite of the strokes' colour
+    (black behind strokes that are mostly light). The channels are weighed one by one: a
+    product over the last axis of (H, W, 3) took ten times as long, and a matrix product goes
+    through BLAS threads, which wait for a busy CPU.
     """
-    rgb = rgba[..., :3].astype(np.float32) / 255.0
-    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    alpha = rgba[..., 3].astype(np.float32) / 255.0
-    if alpha.min() > 0.99:
+    gray = np.multiply(rgba[..., 0], np.float32(LUMA[0] / 255.0), dtype=np.float32)
+    channel = np.empty_like(gray)
+    for c in (1, 2):
+        gray += np.multiply(rgba[..., c], np.float32(LUMA[c] / 255.0), out=channel)
+    alpha_levels = rgba[..., 3]
+    if alpha_levels.min() >= 253:  # alpha above 0.99 everywhere: opaque
         return gray
-    opaque = alpha > 0.5
-    stroke_level = float(np.median(gray[opaque])) if opaque.any() else 1.0
-    background = 0.0 if stroke_level >= 0.5 else 1.0
-    return gray * alpha + background * (1.0 - alpha)
+    alpha = np.multiply(alpha_levels, np.float32(1 / 255.0), out=channel)
+    strokes = gray[alpha_levels >= 128]
+    light_strokes = 2 * np.count_nonzero(strokes >= 0.5) >= strokes.size
+    gray *= alpha
+    if not light_strokes:  # dark strokes: composite onto white
+        gray += 1.0
+        gray -= alpha
+    return gray
 
 
 def _border(array: np.ndarray) -> np.ndarray:
@@ -139,64 +151,95 @@ def _reduce(gray: np.ndarray) -> np.ndarray:
 
 def _robust_max(ink: np.ndarray) -> float:
     """The brightest level a 3x3 median keeps (a hot pixel does not count), computed only
-    where it can be reached: at pixels at least half as bright as the brightest."""
+    where it can be reached: at pixels at least half as bright as the brightest. Drawn ink is
+    usually saturated, so first the cheap case: where five of a window's nine pixels hold the
+    maximum, the median there is the maximum, and no median can exceed it."""
     if ink.size < 9 or min(ink.shape) < 3:
         return float(ink.max())
+    brightest = float(ink.max())
+    at_max = np.pad(ink == brightest, 1).view(np.uint8)
+    rows, cols = ink.shape
+    count = np.zeros(ink.shape, np.uint8)
+    for dr in range(3):
+        for dc in range(3):
+            count += at_max[dr : dr + rows, dc : dc + cols]
+    if count.max() >= 5:
+        return brightest
     padded = np.pad(ink, 1)
-    rows, cols = np.nonzero(ink >= 0.5 * float(ink.max()))
-    windows = [padded[rows + dr, cols + dc] for dr in range(3) for dc in range(3)]
-    return float(np.median(np.stack(windows), axis=0).max())
+    rows_at, cols_at = np.nonzero(ink >= 0.5 * brightest)
+    windows = np.stack([padded[rows_at + dr, cols_at + dc] for dr in range(3) for dc in range(3)])
+    return float(np.partition(windows, 4, axis=0)[4].max())
+
+
+def _pooling(window: int) -> int:
+    return max(1, window // 12)
 
 
 def _background(ink: np.ndarray, window: int) -> tuple[np.ndarray, float]:
-    """The paper's local level (a grey opening `window` wide, then a box blur) and how much it
-    varies (5 to 95 percentile). Lighting varies slowly, so it is computed on a min-pooled copy
-    with about 12 samples per window and enlarged back (a full-size 80 px opening took most of
-    a canvas's preprocessing time)."""
-    factor = max(1, window // 12)
+    """The paper's local level (a grey opening `window` wide, then a box blur) on a min-pooled
+    copy, and how much it varies (5 to 95 percentile). Lighting varies slowly, so it is
+    computed with about 12 samples per window (a full-size 80 px opening took most of a
+    canvas's preprocessing time); `_enlarged` brings it back to full size, only when the
+    lighting is uneven enough to need it."""
+    factor = _pooling(window)
     rows, cols = ink.shape
     tall, wide = -(-rows // factor) * factor, -(-cols // factor) * factor
     padded = np.pad(ink, ((0, tall - rows), (0, wide - cols)), mode="edge")
-    small = padded.reshape(tall // factor, factor, wide // factor, factor).min(axis=(1, 3))
+    # The minimum of `factor` strided slices, rows then columns: three times faster than a
+    # reduction over the axes of a reshaped view, and ten times faster than over two at once.
+    rows_min = np.minimum.reduce([padded[i::factor] for i in range(factor)])
+    small = np.minimum.reduce([rows_min[:, i::factor] for i in range(factor)])
     side = max(1, window // factor)
     small = ndimage.grey_opening(small, size=(side, side))
     small = ndimage.uniform_filter(small, size=max(3, side // 2))
-    spread = float(np.percentile(small, 95) - np.percentile(small, 5))
+    low, high = np.percentile(small, [5, 95])
+    return small, float(high - low)
+
+
+def _enlarged(small: np.ndarray, window: int, shape: tuple[int, int]) -> np.ndarray:
+    """`_background`'s min-pooled level at full size `shape` (bilinear)."""
+    factor = _pooling(window)
     if factor == 1:
-        return small[:rows, :cols], spread
+        return small[: shape[0], : shape[1]]
+    tall, wide = small.shape[0] * factor, small.shape[1] * factor
     image = Image.fromarray(small.astype(np.float32), mode="F")
     enlarged = np.asarray(image.resize((wide, tall), Image.Resampling.BILINEAR))
-    return enlarged[:rows, :cols], spread
+    return enlarged[: shape[0], : shape[1]]
 
 
 def extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     """White-on-black ink in [0, 1] from a grayscale image of any polarity.
 
     Returns (ink, inverted, contrast). The background is estimated locally (a wide grey opening)
-    so a photo with a shadow across it still gives a clean black background.
+    so a photo with a shadow across it still gives a clean black background. The levels to
+    remove are found on the border's pixels and the scale on the strokes', so the whole image
+    is passed over only a few times, in place (this runs on every stroke drawn).
     """
     inverted = float(np.median(_border(gray))) > 0.5
     ink = 1.0 - gray if inverted else gray.copy()
-    background, spread = _background(ink, max(3, min(ink.shape) // 4))
+    window = max(3, min(ink.shape) // 4)
+    background, spread = _background(ink, window)
+    shift = 0.0
     if spread > 0.08:  # uneven lighting: subtract the local background
-        ink = ink - background
+        ink -= _enlarged(background, window, ink.shape)
     else:
-        ink = ink - float(np.median(_border(ink)))
+        shift = float(np.median(_border(ink)))
     # Sensor noise: a grey opening sits below the paper by a few noise sigmas, so remove the
     # residual level and three robust sigmas (MAD of the border, which is paper) first.
-    border = _border(ink)
+    border = _border(ink) - shift
     level = float(np.median(border))
     noise = 1.4826 * float(np.median(np.abs(border - level)))
-    ink = np.clip(ink - level - 3.0 * noise, 0.0, None)
+    ink -= shift + level + 3.0 * noise
+    np.maximum(ink, 0.0, out=ink)
     contrast = _robust_max(ink)
     if contrast < max(MIN_CONTRAST, 6.0 * noise):
         return np.zeros_like(ink), inverted, contrast
-    ink = ink / contrast
-    ink[ink < 0.2] = 0.0  # paper texture and sensor noise
-    strokes = ink[ink >= INK_THRESHOLD]
-    if strokes.size:
-        ink = ink / max(float(np.percentile(strokes, 75)), 0.5)
-    return np.clip(ink, 0.0, 1.0).astype(np.float32), inverted, contrast
+    ink[ink < 0.2 * contrast] = 0.0  # paper texture and sensor noise
+    strokes = ink[ink >= INK_THRESHOLD * contrast]
+    typical = float(np.percentile(strokes, 75)) / contrast if strokes.size else 1.0
+    ink *= 1.0 / (contrast * max(typical, 0.5))
+    np.minimum(ink, 1.0, out=ink)
+    return ink, inverted, contrast
 
 
 # ---------------------------------------------------------------------------------------------
