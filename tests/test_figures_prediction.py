@@ -10,11 +10,13 @@ import pytest
 
 from handwritten import figures
 from handwritten.data.preprocess import preprocess
-from handwritten.figures.colours import ACCENT, DIGIT_COLOURS
+from handwritten.figures.colours import ACCENT, DIGIT_COLOURS, MUTED
 from handwritten.figures.prediction import (
+    BAR_HEIGHT_PX,
     grouping_image,
     pipeline_steps,
     probability_bars,
+    probability_bars_html,
     sample_counts,
     to_display,
 )
@@ -106,3 +108,25 @@ def test_sample_counts_axis_starts_at_zero_in_whole_samples() -> None:
     assert tuple(empty.range) == (0, 1.1) and empty.dtick == 1
     some = sample_counts([0, 0, 0, 0, 0, 0, 0, 12, 0, 0]).layout.yaxis
     assert tuple(some.range) == (0, pytest.approx(13.2)) and some.dtick == 3
+
+
+def test_html_bars_match_the_probabilities() -> None:
+    """Each bar's height is its probability of the 100% height, the winner alone in the
+    accent colour, the percentages shown from 1%, and every bar labelled for screen readers."""
+    probabilities = [0.0, 0.005, 0.02, 0.0, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0]
+    html = probability_bars_html(probabilities, not_a_digit=True)
+    heights = [int(h) for h in re.findall(r"width:70%;height:(\d+)px", html)]
+    expected = [round(BAR_HEIGHT_PX * p) for p in [*probabilities, 1 - sum(probabilities)]]
+    assert heights == expected
+    assert re.findall(r'aria-label="([^"]+)"', html)[7] == "7: 90.0%"
+    assert re.findall(r'aria-label="([^"]+)"', html)[10] == "not a digit: 7.5%"
+    colours = re.findall(r"background:(#[0-9a-f]{6})", html)
+    assert colours.count(ACCENT) == 1 and colours.index(ACCENT) == 7
+    assert colours.count(MUTED) == 10
+    assert ">90%<" in html and ">2%<" in html and ">0%<" not in html  # 0.5% is not written
+    assert len(re.findall(r"width:70%", probability_bars_html(probabilities))) == 10
+
+
+def test_html_bars_refuse_a_wrong_number_of_probabilities() -> None:
+    with pytest.raises(ValueError, match="expected 10 probabilities"):
+        probability_bars_html([0.5, 0.5])

@@ -11,11 +11,11 @@ from handwritten.data.preprocess import PreprocessResult
 from handwritten.figures.colours import ACCENT, DIGIT_COLOURS, MUTED, RUN_PALETTE, TRANSPARENT
 
 
-def probability_bars(
-    probabilities: list[float] | np.ndarray, title: str = "", *, not_a_digit: bool = False
-) -> go.Figure:
-    """All ten digit probabilities as bars, the winner highlighted; with `not_a_digit` (a model
-    with that output), an eleventh bar for what is left: the probability it is no digit."""
+def _bar_values(
+    probabilities: list[float] | np.ndarray, not_a_digit: bool
+) -> tuple[list[str], np.ndarray, int]:
+    """(names, values, index of the winner or -1) of the bars: ten digits, and with
+    `not_a_digit` an eleventh for what is left, the probability it is no digit."""
     values = np.asarray(probabilities, dtype=float)
     if values.shape != (10,):
         raise ValueError(f"expected 10 probabilities, got shape {values.shape}")
@@ -24,6 +24,15 @@ def probability_bars(
         values = np.append(values, max(0.0, 1.0 - float(values.sum())))
         names.append("not a digit")
     best = int(values.argmax()) if values.sum() > 0 else -1
+    return names, values, best
+
+
+def probability_bars(
+    probabilities: list[float] | np.ndarray, title: str = "", *, not_a_digit: bool = False
+) -> go.Figure:
+    """All ten digit probabilities as bars, the winner highlighted; with `not_a_digit` (a model
+    with that output), an eleventh bar for what is left: the probability it is no digit."""
+    names, values, best = _bar_values(probabilities, not_a_digit)
     figure = go.Figure(
         go.Bar(
             x=names,
@@ -44,6 +53,38 @@ def probability_bars(
         plot_bgcolor=TRANSPARENT,
     )
     return figure
+
+
+BAR_HEIGHT_PX = 150  # a bar at 100%
+
+
+def probability_bars_html(
+    probabilities: list[float] | np.ndarray, title: str = "", *, not_a_digit: bool = False
+) -> str:
+    """`probability_bars` as plain HTML and CSS, for the answer shown on every stroke: a
+    browser lays it out in a fraction of what a Plotly chart costs it to draw (with ten people
+    drawing at once, the Plotly bars were half of the browser's CPU time, `serve_load.py`).
+    Each bar says its digit and probability to a screen reader too."""
+    names, values, best = _bar_values(probabilities, not_a_digit)
+    columns = []
+    for index, (name, value) in enumerate(zip(names, values, strict=True)):
+        colour = ACCENT if index == best else MUTED
+        height = round(BAR_HEIGHT_PX * float(value))
+        label = f"{value:.0%}" if value >= 0.01 else ""
+        weight = "font-weight:600;" if index == best else ""
+        columns.append(
+            f'<div role="img" aria-label="{name}: {value:.1%}" title="{name}: {value:.2%}" '
+            'style="flex:1;display:flex;flex-direction:column;align-items:center;'
+            f'justify-content:flex-end;min-width:0"><span style="font-size:0.75rem;{weight}">'
+            f'{label}</span><div style="width:70%;height:{height}px;background:{colour};'
+            'border-radius:2px 2px 0 0"></div><span style="font-size:0.8rem;margin-top:4px;'
+            f'line-height:1.1;text-align:center;max-width:100%;{weight}">{name}</span></div>'
+        )
+    heading = f'<div style="font-size:0.9rem;margin-bottom:4px">{title}</div>' if title else ""
+    return (
+        f'<div class="probability-bars">{heading}<div style="display:flex;gap:2px;'
+        f'align-items:flex-end;height:{BAR_HEIGHT_PX + 56}px">{"".join(columns)}</div></div>'
+    )
 
 
 def to_display(image: np.ndarray, size: int = 140) -> np.ndarray:

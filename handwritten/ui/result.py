@@ -14,7 +14,7 @@ from handwritten.data.preprocess import ImageError
 from handwritten.figures.prediction import (
     grouping_image,
     pipeline_steps,
-    probability_bars,
+    probability_bars_html,
     to_display,
 )
 from handwritten.recognition.predictor import Calibration, Prediction, Predictor
@@ -60,7 +60,6 @@ def remembered_predict(
     return prediction
 
 
-STILL = {"displayModeBar": False}  # bars with nothing to zoom: no toolbar over their labels
 TILE = 104  # CSS pixels of one preprocessing step's image: three fit a phone's width
 
 
@@ -107,11 +106,7 @@ def show_prediction(prediction: Prediction, *, key: str, calibration: Calibratio
             "Letters, symbols, shapes and scribbles are answered this way rather than with a "
             "guessed digit."
         )
-        st.plotly_chart(
-            probability_bars(prediction.probabilities, not_a_digit=True),
-            key=f"{key}_bars",
-            config=STILL,
-        )
+        st.html(probability_bars_html(prediction.probabilities, not_a_digit=True))
         return
     if not prediction.digits:
         st.metric("Prediction", "–")
@@ -127,11 +122,7 @@ def show_prediction(prediction: Prediction, *, key: str, calibration: Calibratio
     else:
         st.caption(f"Confidence {prediction.confidence:.1%} (calibrated)")
     if len(prediction.per_digit) == 1:
-        st.plotly_chart(
-            probability_bars(prediction.probabilities, not_a_digit=open_set),
-            key=f"{key}_bars",
-            config=STILL,
-        )
+        st.html(probability_bars_html(prediction.probabilities, not_a_digit=open_set))
         return
     assert prediction.preprocessed is not None
     crops = prediction.preprocessed.digits
@@ -144,10 +135,10 @@ def show_prediction(prediction: Prediction, *, key: str, calibration: Calibratio
     )
     with st.expander("Probabilities per digit"):
         for index, digit in enumerate(prediction.per_digit):
-            st.plotly_chart(
-                probability_bars(digit.probabilities, f"digit {index + 1}", not_a_digit=open_set),
-                key=f"{key}_bars_{index}",
-                config=STILL,
+            st.html(
+                probability_bars_html(
+                    digit.probabilities, f"digit {index + 1}", not_a_digit=open_set
+                )
             )
 
 

@@ -28,7 +28,7 @@ def test_drawn_digit_is_read(page: Page, app_url: str, strokes, digit: str) -> N
     expect(prediction(page)).to_contain_text("–", timeout=60_000)
     draw(page, strokes)
     expect(prediction(page)).to_have_text(f"Prediction{digit}", timeout=60_000)
-    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    page.locator(".probability-bars").first.wait_for()
     save_screenshot(page, f"draw-{digit}")
 
 
@@ -120,7 +120,7 @@ def test_upload_good_and_bad_files(page: Page, app_url: str, tmp_path) -> None:
     page.locator('input[type="file"]').set_input_files(str(photo))
     upload_metric = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").last
     expect(upload_metric).to_have_text("Prediction4", timeout=60_000)
-    page.locator('[data-testid="stPlotlyChart"] .main-svg').last.wait_for()
+    page.locator(".probability-bars").last.wait_for()
     expect(page.get_by_text("centred in 28×28 by mass")).to_be_visible()
     save_screenshot(page, "upload-photo")
     broken = tmp_path / "broken.png"
