@@ -19,7 +19,7 @@ from flax import nnx
 
 from handwritten.models.architectures import DigitModel, split_model
 from handwritten.models.imported import ImportedModel
-from handwritten.runtime.distributed import to_host
+from handwritten.runtime.distributed import array_to_host
 
 # Padded batch sizes; larger inputs go in chunks of the last one.
 BUCKETS = (1, 4, 8, 16, 32, 64, 256, 1024)
@@ -102,7 +102,7 @@ def in_buckets(
             chunk, count = padded, len(chunk)
         else:
             count = size
-        outputs.append(np.asarray(to_host(forward(put(chunk))))[:count])
+        outputs.append(array_to_host(forward(put(chunk)))[:count])
     if len(outputs) <= 1:
         return outputs[0] if outputs else None
     return np.concatenate(outputs)

@@ -75,13 +75,14 @@ class Placement:
             )
 
 
-def to_host(tree: Any) -> Any:
-    """Numpy copies of (possibly replicated, multi-process) arrays: every process holds a
+def array_to_host(value: Any) -> np.ndarray:
+    """A numpy copy of one (possibly replicated, multi-process) array: every process holds a
     full copy of a replicated array, so its first local shard is the value."""
+    if isinstance(value, jax.Array) and not value.is_fully_addressable:
+        return np.asarray(value.addressable_data(0))
+    return np.asarray(value)
 
-    def one(value: Any) -> Any:
-        if isinstance(value, jax.Array) and not value.is_fully_addressable:
-            return np.asarray(value.addressable_data(0))
-        return np.asarray(value)
 
-    return jax.tree.map(one, tree)
+def to_host(tree: Any) -> Any:
+    """`array_to_host` of every array in a tree."""
+    return jax.tree.map(array_to_host, tree)
