@@ -126,15 +126,17 @@ def _delete(ids: list[int]) -> None:
 def browse(store: SampleStore) -> None:
     counts = store.counts()
     first = next((d for d, count in enumerate(counts) if count), 0)  # open where samples are
+    # Required: clicking the open digit again would otherwise close it and say "no samples".
     digit = st.segmented_control(
         "Digit",
         list(range(10)),
         default=first,
+        required=True,
         key="samples_digit",
         format_func=lambda d: f"{d} ({counts[d]})",
         wrap=True,
     )
-    samples = store.samples(int(digit)) if digit is not None else []
+    samples = store.samples(int(digit))
     if not samples:
         st.caption("No samples of this digit yet: draw one on the Draw page and save it.")
         return

@@ -20,5 +20,10 @@ def test_save_a_corrected_drawing(page: Page, app_url: str) -> None:
     save_screenshot(page, "draw-save-sample")
     page.get_by_role("link", name="Samples").click()
     expect(page.get_by_role("heading", name="My samples")).to_be_visible(timeout=60_000)
+    # The page opens on the digit that has samples; clicking it again keeps it open (it once
+    # closed it, and the page said "No samples of this digit yet" beside "7 (1)").
+    expect(page.get_by_text("#1", exact=True)).to_be_visible(timeout=60_000)
     page.get_by_text("7 (1)").click()
+    page.wait_for_timeout(1500)  # the rerun the click starts (a fraction of a second here)
+    expect(page.get_by_text("No samples of this digit yet")).to_have_count(0)
     expect(page.get_by_text("#1", exact=True)).to_be_visible(timeout=60_000)
