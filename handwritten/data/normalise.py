@@ -53,6 +53,14 @@ def padded(mask: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def ink_box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The slices of the smallest box holding all of `mask`, or None when it is empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: four times the mean distance to the background (exact
     for a long bar; it over-reads strokes only a pixel or two wide, hence `SUPERSAMPLE`)."""
@@ -123,8 +131,9 @@ def _redraw(mask: np.ndarray, width: float, target: float) -> np.ndarray:
 
 
 def _crop_to_ink(mask: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = ink_box(mask)
+    assert box is not None, "a redrawn digit keeps its ink"
+    return mask[box]
 
 
 def _goal(target: float, width: float, side: int) -> float:
@@ -192,9 +201,9 @@ def normalise_crop(cropped: np.ndarray, box: tuple[int, int, int, int]) -> Digit
 def normalise_digit(ink: np.ndarray, group: np.ndarray) -> DigitCrop:
     """Crop one digit's ink (its pixels `group`, a full-size mask), fit it and centre it."""
     # Keep the anti-aliased fringe of this digit's strokes but no ink of its neighbours.
-    rows = np.flatnonzero(group.any(axis=1))
-    cols = np.flatnonzero(group.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    box = ink_box(group)
+    assert box is not None, "a digit has ink"
+    (top, bottom), (left, right) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
     pad = 2
     t, b = max(0, top - pad), min(ink.shape[0], bottom + pad)
     lo, hi = max(0, left - pad), min(ink.shape[1], right + pad)

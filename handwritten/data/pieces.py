@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from handwritten.data.normalise import DigitCrop, estimate_width, normalise_crop
+from handwritten.data.normalise import DigitCrop, estimate_width, ink_box, normalise_crop
 
 SPECK_AREA = 0.35  # pieces smaller than this many squared stroke widths are specks
 DOT_EXTENT = 1.8  # pieces no longer than this many stroke widths are dots
@@ -105,20 +105,12 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
     return sorted(cuts)
 
 
-def _ink_box(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """The slices of the smallest box holding all of `mask`, or None when it is empty."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
-        return None
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
-
-
 def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
     """The pieces of a binary ink mask: specks dropped, dots marked, components as tall as a
     digit and about as wide cut where digits may touch (when `cut`; a 7's detached bar is
     wide but short, so never cut), sorted left to right by centre. The work is done inside
     the ink's box (a drawing rarely fills its canvas); boxes are in `mask`'s pixels."""
-    box = _ink_box(mask)
+    box = ink_box(mask)
     if box is None:
         return Pieces(np.zeros(mask.shape, np.int32))
     local_mask = mask[box]
@@ -188,7 +180,7 @@ def _owners(labels: np.ndarray, box: tuple[slice, slice] | None = None) -> np.nd
     `FRINGE` px are taken nearest first, and where two pieces are equally near the lower label
     wins: the owners of a distance transform with indices (which breaks such ties its own way),
     five times faster. `box` holds every piece, when known."""
-    box = box or _ink_box(labels != 0)
+    box = box or ink_box(labels != 0)
     owner = np.zeros_like(labels)
     if box is None:
         return owner

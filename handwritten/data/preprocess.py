@@ -32,7 +32,9 @@ from handwritten.data.normalise import (  # re-exported: the pipeline's public n
     DigitCrop,
     centre_by_mass,
     fit_box,
+    ink_box,
     normalise_digit,
+    padded,
 )
 from handwritten.data.pieces import Pieces, crop_group, find_pieces, geometric_groups
 
@@ -157,7 +159,7 @@ def _robust_max(ink: np.ndarray) -> float:
     if ink.size < 9 or min(ink.shape) < 3:
         return float(ink.max())
     brightest = float(ink.max())
-    at_max = np.pad(ink == brightest, 1).view(np.uint8)
+    at_max = padded(ink == brightest, 1).view(np.uint8)
     rows, cols = ink.shape
     count = np.zeros(ink.shape, np.uint8)
     for dr in range(3):
@@ -165,9 +167,9 @@ def _robust_max(ink: np.ndarray) -> float:
             count += at_max[dr : dr + rows, dc : dc + cols]
     if count.max() >= 5:
         return brightest
-    padded = np.pad(ink, 1)
+    framed = padded(ink, 1)
     rows_at, cols_at = np.nonzero(ink >= 0.5 * brightest)
-    windows = np.stack([padded[rows_at + dr, cols_at + dc] for dr in range(3) for dc in range(3)])
+    windows = np.stack([framed[rows_at + dr, cols_at + dc] for dr in range(3) for dc in range(3)])
     return float(np.partition(windows, 4, axis=0)[4].max())
 
 
@@ -274,8 +276,9 @@ def preprocess(
         return result
     min_extent = max(4, round(0.03 * max(mask.shape)))
     if not multi:
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < min_extent:
+        box = ink_box(mask)
+        assert box is not None  # the mask has ink: checked above
+        if max(box[0].stop - box[0].start, box[1].stop - box[1].start) < min_extent:
             result.reason = "only specks, no stroke long enough to be a digit"
             return result
         result.digits = [normalise_digit(ink, mask)]

@@ -31,15 +31,18 @@ SERVING_BUCKETS = BUCKETS[:6]
 Output = Literal["logits", "probabilities", "features"]
 
 
+def _unit_scale(x_n28: jax.Array) -> jax.Array:
+    """Images as the models take them: uint8 0-255 scaled to [0, 1], floats as they are."""
+    return x_n28.astype(jnp.float32) / 255.0 if x_n28.dtype == jnp.uint8 else x_n28
+
+
 @partial(jax.jit, static_argnums=(0, 1))
 def _forward(
     graphdef: Any, output: Output, params: nnx.State, batch_stats: nnx.State, x_n28: jax.Array
 ) -> jax.Array:
     """`output` for images (N, 28, 28): uint8 0-255 (scaled here) or float in [0, 1]."""
-    if x_n28.dtype == jnp.uint8:
-        x_n28 = x_n28.astype(jnp.float32) / 255.0
     model = nnx.merge(graphdef, params, batch_stats)
-    x = x_n28[..., None]
+    x = _unit_scale(x_n28)[..., None]
     if output == "features":  # the layer feeding the logits, flattened
         return model.trace(x)[-2].value.reshape(x.shape[0], -1)
     logits = model(x, train=False)
@@ -119,9 +122,7 @@ def frozen_logits(
     model = nnx.merge(graphdef, params, batch_stats)
 
     def logits(x_n28: jax.Array) -> jax.Array:
-        if x_n28.dtype == jnp.uint8:
-            x_n28 = x_n28.astype(jnp.float32) / 255.0
-        return model(x_n28[..., None], train=False)
+        return model(_unit_scale(x_n28)[..., None], train=False)
 
     return jax.jit(logits)
 
