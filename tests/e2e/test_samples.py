@@ -23,7 +23,10 @@ def test_save_a_corrected_drawing(page: Page, app_url: str) -> None:
     # The page opens on the digit that has samples; clicking it again keeps it open (it once
     # closed it, and the page said "No samples of this digit yet" beside "7 (1)").
     expect(page.get_by_text("#1", exact=True)).to_be_visible(timeout=60_000)
-    page.get_by_text("7 (1)").click()
-    page.wait_for_timeout(1500)  # the rerun the click starts (a fraction of a second here)
+    seven = page.get_by_role("radio", name="7 (1)")
+    expect(seven).to_be_checked()
+    seven.click()
+    # The picker shows its choice at once: deselected, the 7 would no longer be checked.
+    expect(seven).to_be_checked(timeout=10_000)
     expect(page.get_by_text("No samples of this digit yet")).to_have_count(0)
     expect(page.get_by_text("#1", exact=True)).to_be_visible(timeout=60_000)
