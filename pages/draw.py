@@ -31,7 +31,7 @@ with draw_tab:
         else:
             drawn = predict_or_explain(predictor, image, "The canvas sent an unreadable drawing")
             if drawn is not None:
-                show_prediction(drawn, key="draw", calibration=predictor.calibration)
+                show_prediction(drawn, calibration=predictor.calibration)
                 if drawn.digits:
                     save_as(drawn, image)
     with st.expander("Brush and colours", icon=":material/brush:"):
@@ -55,5 +55,5 @@ with upload_tab:
     if upload is not None:
         uploaded = predict_or_explain(predictor, upload.getvalue(), f"Could not read {upload.name}")
         if uploaded is not None:
-            show_prediction(uploaded, key="upload", calibration=predictor.calibration)
+            show_prediction(uploaded, calibration=predictor.calibration)
             show_pipeline(uploaded)

@@ -96,8 +96,8 @@ def threshold_sentence(calibration: Calibration) -> str:
     )
 
 
-def show_prediction(prediction: Prediction, *, key: str, calibration: Calibration) -> None:
-    """Render a prediction; `key` keeps element ids unique when shown twice on a page."""
+def show_prediction(prediction: Prediction, *, calibration: Calibration) -> None:
+    """Render a prediction (no widgets in it: it may be shown twice on a page)."""
     open_set = prediction.classes > 10
     if prediction.not_a_digit:
         st.metric("Prediction", "not a digit")
