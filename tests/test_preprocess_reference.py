@@ -22,10 +22,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from handwritten.data.pieces import crop_group
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.evaluation.latency import CANVAS, DRAWINGS, drawing
-from handwritten.recognition.segmentation import Prior, candidate_runs
+from handwritten.recognition.segmentation import Prior, candidate_crops, candidate_runs
 
 REFERENCE = Path(__file__).parent / "data" / "preprocess_reference.npz"
 BRUSHES = (5, 12, 18, 28, 40)
@@ -84,7 +83,7 @@ def _crops(result: PreprocessResult) -> np.ndarray:
     if result.pieces is None:
         return np.zeros((0, 28, 28), np.float32)
     runs = candidate_runs(result.pieces, Prior())
-    crops = [crop_group(result.ink, result.pieces, list(range(r.start, r.stop))) for r in runs]
+    crops = candidate_crops(result.ink, result.pieces, runs)
     return np.stack([c.centred for c in crops]) if crops else np.zeros((0, 28, 28), np.float32)
 
 

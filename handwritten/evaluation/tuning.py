@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from handwritten.data.pieces import Pieces, crop_group
+from handwritten.data.pieces import Pieces
 from handwritten.data.preprocess import preprocess
 from handwritten.evaluation.realistic import iter_set
 from handwritten.recognition.predictor import Predictor
@@ -25,6 +25,7 @@ from handwritten.recognition.segmentation import (
     Prior,
     Run,
     best_reading,
+    candidate_crops,
     candidate_runs,
 )
 
@@ -63,7 +64,7 @@ def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list
                 cases.append(Case(name, item.expected, None, [], np.zeros((0, 11))))
                 continue
             runs = candidate_runs(found, LOOSEST)
-            crops = [crop_group(prepared.ink, found, list(range(r.start, r.stop))) for r in runs]
+            crops = candidate_crops(prepared.ink, found, runs)
             log_p = predictor.log_probabilities(np.stack([c.centred for c in crops]))
             cases.append(Case(name, item.expected, found, runs, log_p))
     return cases

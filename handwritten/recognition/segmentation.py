@@ -26,7 +26,10 @@ from handwritten.data.normalise import DigitCrop
 from handwritten.data.pieces import Pieces, crop_group
 from handwritten.models.architectures import NOT_A_DIGIT
 
-__all__ = ["NOT_A_DIGIT", "Prior", "Reading", "Run", "best_reading", "candidate_runs", "segment"]
+__all__ = [
+    "NOT_A_DIGIT", "Prior", "Reading", "Run", "best_reading", "candidate_crops", "candidate_runs",
+    "segment",
+]  # fmt: skip
 
 LogProbabilities = Callable[[np.ndarray], np.ndarray]  # images (N, 28, 28) -> (N, K) log p
 
@@ -167,11 +170,20 @@ def best_reading(
     return chosen[::-1], labels[::-1], sorted(skipped)
 
 
-def _crop(
-    ink: np.ndarray, found: Pieces, run: Run, known: dict[tuple[int, ...], DigitCrop]
-) -> DigitCrop:
-    members = tuple(range(run.start, run.stop))
-    return known[members] if members in known else crop_group(ink, found, list(members))
+def candidate_crops(
+    ink: np.ndarray,
+    found: Pieces,
+    runs: list[Run],
+    known: dict[tuple[int, ...], DigitCrop] | None = None,
+) -> list[DigitCrop]:
+    """The model input of every candidate run, `known` crops (by their piece positions)
+    reused rather than normalised again."""
+    known = known or {}
+    crops = []
+    for run in runs:
+        members = tuple(range(run.start, run.stop))
+        crops.append(known[members] if members in known else crop_group(ink, found, list(members)))
+    return crops
 
 
 def segment(
@@ -187,7 +199,7 @@ def segment(
     runs = candidate_runs(found, prior)
     if not found.pieces or len(runs) > prior.max_candidates:
         return None
-    crops = [_crop(ink, found, run, known or {}) for run in runs]
+    crops = candidate_crops(ink, found, runs, known)
     log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
     reading = best_reading(found, runs, log_p, prior)
     if reading is None:
