@@ -9,9 +9,9 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from handwritten.data import rendering
 from handwritten.data.mnist import Split
 from handwritten.data.nondigits import HELD_OUT
-from handwritten.evaluation import rendering
 from handwritten.evaluation.realistic import is_declined, make_item, score_set
 from handwritten.recognition.predictor import Prediction
 

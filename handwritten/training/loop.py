@@ -134,7 +134,7 @@ def fit(
     checkpoint's metadata (a fine-tune keeps its base's calibration so).
     """
     config.validate().check_data(len(train))
-    train = training_split(train, config.heldout, config.negatives, config.seed)
+    train = training_split(train, config.heldout, config.negatives, config.seed, config.redrawn)
     train, test = train.subset(config.train_subset), test.subset(config.test_subset)
     enable_compile_cache()
     # A resumption that cannot start (no checkpoint, a damaged one) fails here, before the
@@ -145,7 +145,7 @@ def fit(
         run.write_config(config.to_dict())
         origin = {"init_from": str(init_from)} if init_from else {}
         sizes = {"n_train": len(train), "n_test": len(test), "n_heldout": config.heldout,
-                 "n_negatives": config.negatives}  # fmt: skip
+                 "n_negatives": config.negatives, "n_redrawn": config.redrawn}  # fmt: skip
         run.write_facts(sizes | origin | (facts or {}))
     device = describe_device()
     total_steps = len(train) // config.batch_size * config.epochs

@@ -1,4 +1,5 @@
-"""What a model trains on: MNIST minus its held-out part, plus generated "not a digit" images.
+"""What a model trains on: MNIST minus its held-out part, plus generated "not a digit" images
+(and, when a recipe asks, its digits redrawn by a pen: `handwritten.training.redrawn`).
 
 The negatives teach the 11th output ("not a digit", `NOT_A_DIGIT`) what people draw that is not
 a digit, and what segmentation must not read as one digit:
@@ -16,8 +17,6 @@ so the model sees negatives the way it will see the real thing. The bank is dete
 
 from __future__ import annotations
 
-import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +25,9 @@ from PIL import Image, ImageDraw, ImageFont
 from handwritten.data.heldout import split_off
 from handwritten.data.mnist import Split
 from handwritten.data.nondigits import TRAINING_NAMES, draw_nondigit
-from handwritten.data.normalise import INK_THRESHOLD, normalise_digit
 from handwritten.models.architectures import NOT_A_DIGIT
-from handwritten.storage.files import atomic_write_bytes
-from handwritten.storage.paths import home_dir
+from handwritten.training.bank import cached_bank
+from handwritten.training.redrawn import redrawn_digits, to_input
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
 # Typeset characters that are not digit-like (see `handwritten.data.nondigits` for why some
@@ -37,15 +35,6 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/tr
 TYPESET = "ACEFHJLMNPTUVWXYZekmnrtuwf+-=#%@$?*<>~^"  # none of the held-out templates
 SHARES = {"drawn": 0.7, "typeset": 0.1, "squeezed": 0.2}
 WORK = 112  # side of the small canvas a negative is drawn on
-
-
-def _to_input(ink: np.ndarray) -> np.ndarray | None:
-    """A drawn image to the uint8 28x28 model input, or None when it holds no stroke."""
-    mask = ink >= INK_THRESHOLD
-    if mask.sum() < 6:
-        return None
-    centred = normalise_digit(ink, mask).centred
-    return np.clip(np.rint(centred * 255), 0, 255).astype(np.uint8)
 
 
 def _fonts() -> list[Path]:
@@ -92,7 +81,7 @@ def generate(count: int, seed: int, digits: Split) -> np.ndarray:
             ink = _squeezed(rng, digits)
         else:
             ink = draw_nondigit(rng, (WORK, WORK), TRAINING_NAMES)[0]
-        image = _to_input(ink)
+        image = to_input(ink)
         if image is not None:
             out[made] = image
             made += 1
@@ -100,33 +89,26 @@ def generate(count: int, seed: int, digits: Split) -> np.ndarray:
 
 
 def cached_negatives(count: int, seed: int, digits: Split) -> np.ndarray:
-    """`generate`, read from ``$HANDWRITTEN_HOME/cache/`` when it was drawn before."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    digest.update(f"negatives-v1-{count}-{seed}-{len(digits)}".encode())
-    digest.update(np.ascontiguousarray(digits.images_nhw[:: max(1, len(digits) // 512)]).tobytes())
-    path = home_dir() / "cache" / f"negatives-{digest.hexdigest()[:16]}.npy"
-    if path.is_file():
-        try:
-            cached = np.load(path)
-            if cached.shape == (count, 28, 28):
-                return cached
-        except (OSError, ValueError):
-            pass
-    images = generate(count, seed, digits)
-    buffer = io.BytesIO()
-    np.save(buffer, images)
-    atomic_write_bytes(path, buffer.getvalue())
-    return images
+    """`generate`, read from the cache when it was drawn before (`cached_bank`)."""
+    return cached_bank("negatives-v1", count, seed, digits, lambda: generate(count, seed, digits))
 
 
-def training_split(train: Split, heldout: int, negatives: int, seed: int) -> Split:
+def training_split(
+    train: Split, heldout: int, negatives: int, seed: int, redrawn: int = 0
+) -> Split:
     """MNIST training images minus the last `heldout`, plus `negatives` labelled
-    `NOT_A_DIGIT`, shuffled together (deterministic in `seed`)."""
+    `NOT_A_DIGIT` and `redrawn` of the digits redrawn by a pen (`redrawn_digits`), shuffled
+    together (deterministic in `seed`)."""
     digits, _ = split_off(train, heldout)
-    if negatives <= 0:
+    if negatives <= 0 and redrawn <= 0:
         return digits
-    extra = cached_negatives(negatives, seed, digits)
-    images = np.concatenate([digits.images_nhw, extra])
-    labels = np.concatenate([digits.labels_n, np.full(negatives, NOT_A_DIGIT, np.uint8)])
+    parts = [digits]
+    if redrawn > 0:
+        parts.append(redrawn_digits(redrawn, seed, digits))
+    if negatives > 0:
+        extra = cached_negatives(negatives, seed, digits)
+        parts.append(Split(extra, np.full(negatives, NOT_A_DIGIT, np.uint8)))
+    images = np.concatenate([part.images_nhw for part in parts])
+    labels = np.concatenate([part.labels_n for part in parts])
     order = np.random.default_rng([seed, 11]).permutation(len(labels))
     return Split(images[order], labels[order])

@@ -14,6 +14,7 @@ set every time.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,10 +207,9 @@ def draw_digit(
     """Ink in [0, 1] of shape `size`: one MNIST digit redrawn by a random pen, anywhere."""
     side = min(size)
     if height is None:
-        height = float(np.exp(rng.uniform(np.log(0.1 * side), np.log(0.9 * side))))
+        height = _random_height(rng, side)
     pen = random_pen(rng, height, accidents=accidents_rate)
-    skeleton = accidents(mnist_skeleton(digit_u8), label, pen, rng)
-    segments, dots, (x0, y0, x1, y1) = pen_strokes(skeleton, pen)
+    segments, dots, (x0, y0, x1, y1) = _pen_paths(digit_u8, label, pen, rng)
     fit = min(1.0, 0.98 * size[1] / (x1 - x0), 0.98 * size[0] / (y1 - y0))
     segments, dots = segments * fit, dots * fit
     x0, y0, x1, y1 = x0 * fit, y0 * fit, x1 * fit, y1 * fit
@@ -218,6 +218,31 @@ def draw_digit(
     shift = np.array([dx, dy])
     ink = draw_segments(segments + shift, dots + shift, size, pen.width * fit)
     return specks_and_dots(ink, (x0 + dx, y0 + dy, x1 + dx, y1 + dy), pen, rng)
+
+
+def draw_alone(digit_u8: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
+    """Ink in [0, 1] of one MNIST digit redrawn by a random pen of the canvas (any size and
+    brush, slanted, with detached parts and broken strokes, as `draw_digit`), on a canvas just
+    big enough for it and with no specks or stray dots: what the right grouping of a drawing
+    hands the model, so a model can learn drawn digits (`handwritten.training.redrawn`)."""
+    pen = random_pen(rng, _random_height(rng, CANVAS))
+    segments, dots, (x0, y0, x1, y1) = _pen_paths(digit_u8, label, pen, rng)
+    margin = 2.0
+    shift = np.array([margin - x0, margin - y0])
+    size = (math.ceil(y1 - y0 + 2 * margin), math.ceil(x1 - x0 + 2 * margin))
+    return draw_segments(segments + shift, dots + shift, size, pen.width)
+
+
+def _random_height(rng: np.random.Generator, side: int) -> float:
+    """A digit's height on a canvas of `side` px: tiny to huge, evenly on a log scale."""
+    return float(np.exp(rng.uniform(np.log(0.1 * side), np.log(0.9 * side))))
+
+
+def _pen_paths(
+    digit_u8: np.ndarray, label: int, pen: Pen, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """The digit's pen paths with the pen's accidents, in canvas units (`pen_strokes`)."""
+    return pen_strokes(accidents(mnist_skeleton(digit_u8), label, pen, rng), pen)
 
 
 def canvas_payload(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,43 @@
+"""Generated training images, drawn once and kept on disk.
+
+Drawing thousands of images by hand-made strokes takes a minute or more on a busy CPU, and a
+recipe asks for the same ones every time (deterministic in count, seed and the digits they
+come from), so each bank is cached under ``$HANDWRITTEN_HOME/cache/`` by a digest of those.
+A damaged or mismatched cache file is drawn again, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+
+import numpy as np
+
+from handwritten.data.mnist import Split
+from handwritten.storage.files import atomic_write_bytes
+from handwritten.storage.paths import home_dir
+
+
+def cached_bank(
+    kind: str, count: int, seed: int, digits: Split, draw: Callable[[], np.ndarray]
+) -> np.ndarray:
+    """`draw()` (uint8, (count, 28, 28)), read from the cache when the same bank of `kind`
+    was drawn before from the same `digits` with the same `count` and `seed`."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"{kind}-{count}-{seed}-{len(digits)}".encode())
+    digest.update(np.ascontiguousarray(digits.images_nhw[:: max(1, len(digits) // 512)]).tobytes())
+    name = kind.split("-")[0]
+    path = home_dir() / "cache" / f"{name}-{digest.hexdigest()[:16]}.npy"
+    if path.is_file():
+        try:
+            cached = np.load(path)
+            if cached.shape == (count, 28, 28) and cached.dtype == np.uint8:
+                return cached
+        except (OSError, ValueError):
+            pass
+    images = draw()
+    buffer = io.BytesIO()
+    np.save(buffer, images)
+    atomic_write_bytes(path, buffer.getvalue())
+    return images
