@@ -233,6 +233,13 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   smoothing {config["label_smoothing"]}, batch {config["batch_size"]}, {config["epochs"]} epochs.
 - **Data**: the first 55,000 MNIST training images; the last {config["heldout"]:,} are held out
   (never trained on) for every choice below. MNIST test is used for reporting only.
+- **Redrawn digits** ({config.get("redrawn", 0):,} images, `handwritten/training/redrawn.py`):
+  MNIST training digits (never the held-out part) redrawn by the realistic sets' pen, a round
+  brush 5–40 px wide at any size, slanted, tall and narrow, with detached parts and broken
+  strokes, normalised as a drawing's chosen grouping is and trained on with their labels. The
+  realistic sets below are drawn by the same pen from *other* digits (held-out and MNIST test),
+  so their figures say how well drawings in this pen's style are read; other hands and other
+  apps draw differently.
 - **Negatives** ("not a digit", {config["negatives"]:,} images,
   `handwritten/training/negatives.py`): 70% hand-drawn as strokes (letters, symbols, shapes,
   faces, scribbles from the templates in `handwritten/data/glyphs.py`, with wobble, slant,
@@ -280,12 +287,13 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
 
 Non-digits by family: {families}. Per-class MNIST accuracy: {per_class}.
 
-The realistic sets (`handwritten/evaluation/realistic.py`, `rendering.py`) redraw MNIST test
-digits with a round brush 5–40 px wide on a 320 px canvas, tiny to huge, off-centre, slanted,
-tall and narrow, with detached parts (a 5's hat, a 7's bar, a 4's two strokes, a 3 in two
-strokes, a 1's flag), broken strokes, stray brush dots and specks; photos put them in dark ink
-on unevenly lit, noisy, blurred paper (JPEG); strings lay 2–6 digits out with touching, tight
-and loose gaps. Latency is measured on a CPU shared with other work: it varies with load.
+The realistic sets (`handwritten/evaluation/realistic.py`, `handwritten/data/rendering.py`)
+redraw MNIST test digits with a round brush 5–40 px wide on a 320 px canvas, tiny to huge,
+off-centre, slanted, tall and narrow, with detached parts (a 5's hat, a 7's bar, a 4's two
+strokes, a 3 in two strokes, a 1's flag), broken strokes, stray brush dots and specks; photos
+put them in dark ink on unevenly lit, noisy, blurred paper (JPEG); strings lay 2–6 digits out
+with touching, tight and loose gaps. Latency is measured on a CPU shared with other work: it
+varies with load.
 
 ## Limits
 Trained on MNIST digits: regional styles MNIST lacks (a crossed 7, a 1 with a long flag) may be

@@ -67,8 +67,12 @@ def _squeezed(rng: np.random.Generator, digits: Split) -> np.ndarray:
     return canvas
 
 
-def generate(count: int, seed: int, digits: Split) -> np.ndarray:
-    """`count` negatives, uint8 (count, 28, 28), deterministic in (count, seed, digits)."""
+def generate(count: int, seed: int, digits: Split, drawn: Split | None = None) -> np.ndarray:
+    """`count` negatives, uint8 (count, 28, 28), deterministic in (count, seed, digits, drawn).
+
+    With `drawn` (digits redrawn by a pen, `handwritten.training.redrawn`), half the squeezed
+    digits come from it: strings are drawn with a brush, and a model that learned drawn digits
+    must also learn that two of them touching are not one."""
     rng = np.random.default_rng([seed, 10])
     fonts = _fonts()
     out = np.zeros((count, 28, 28), np.uint8)
@@ -78,7 +82,8 @@ def generate(count: int, seed: int, digits: Split) -> np.ndarray:
         if kind == "typeset" and fonts:
             ink = _typeset(rng, fonts)
         elif kind == "squeezed" and len(digits) >= 3:
-            ink = _squeezed(rng, digits)
+            pick = drawn if drawn is not None and len(drawn) >= 3 and rng.random() < 0.5 else digits
+            ink = _squeezed(rng, pick)
         else:
             ink = draw_nondigit(rng, (WORK, WORK), TRAINING_NAMES)[0]
         image = to_input(ink)
@@ -88,9 +93,20 @@ def generate(count: int, seed: int, digits: Split) -> np.ndarray:
     return out
 
 
-def cached_negatives(count: int, seed: int, digits: Split) -> np.ndarray:
+def cached_negatives(
+    count: int, seed: int, digits: Split, drawn: Split | None = None
+) -> np.ndarray:
     """`generate`, read from the cache when it was drawn before (`cached_bank`)."""
-    return cached_bank("negatives-v1", count, seed, digits, lambda: generate(count, seed, digits))
+    if drawn is None:
+        return cached_bank(
+            "negatives-v1", count, seed, digits, lambda: generate(count, seed, digits)
+        )
+    both = Split(np.concatenate([digits.images_nhw, drawn.images_nhw]),
+                 np.concatenate([digits.labels_n, drawn.labels_n]))  # fmt: skip
+    return cached_bank(
+        f"negatives-v2-{len(drawn)}", count, seed, both,
+        lambda: generate(count, seed, digits, drawn),
+    )  # fmt: skip
 
 
 def training_split(
@@ -103,10 +119,11 @@ def training_split(
     if negatives <= 0 and redrawn <= 0:
         return digits
     parts = [digits]
-    if redrawn > 0:
-        parts.append(redrawn_digits(redrawn, seed, digits))
+    drawn = redrawn_digits(redrawn, seed, digits) if redrawn > 0 else None
+    if drawn is not None:
+        parts.append(drawn)
     if negatives > 0:
-        extra = cached_negatives(negatives, seed, digits)
+        extra = cached_negatives(negatives, seed, digits, drawn)
         parts.append(Split(extra, np.full(negatives, NOT_A_DIGIT, np.uint8)))
     images = np.concatenate([part.images_nhw for part in parts])
     labels = np.concatenate([part.labels_n for part in parts])

@@ -1,0 +1,89 @@
+"""Redrawn training digits: the realistic sets' pen on MNIST training digits, as model inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from handwritten.data.mnist import Split
+from handwritten.data.rendering import draw_alone, random_pen
+from handwritten.models.architectures import NOT_A_DIGIT
+from handwritten.training import negatives, redrawn
+from handwritten.training.config import PRESETS, TrainConfig
+
+from .test_realistic import FIVE, SEVEN
+
+DIGITS = Split(np.stack([SEVEN, FIVE] * 10), np.array([7, 5] * 10, np.uint8))
+
+
+def test_a_digit_is_drawn_alone_on_a_canvas_just_big_enough() -> None:
+    for seed in range(12):
+        ink = draw_alone(SEVEN, 7, np.random.default_rng(seed))
+        assert ink.dtype == np.float32 and ink.min() >= 0 and ink.max() <= 1
+        rows = np.flatnonzero(ink.max(axis=1) >= 0.5)
+        cols = np.flatnonzero(ink.max(axis=0) >= 0.5)
+        # a 2 px margin around the brush's extent, nothing more
+        assert rows[0] <= 4 and rows[-1] >= ink.shape[0] - 5, seed
+        assert cols[0] <= 4 and cols[-1] >= ink.shape[1] - 5, seed
+
+
+def test_drawn_alone_has_no_specks_or_stray_dots() -> None:
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        width = random_pen(np.random.default_rng(seed), 100).width  # the same draws' scale
+        ink = draw_alone(FIVE, 5, rng)
+        labels, count = ndimage.label(ink >= 0.5)
+        areas = ndimage.sum_labels(np.ones_like(ink), labels, np.arange(1, count + 1))
+        assert 1 <= count <= 3, seed  # the body, and a detached hat or a break at most
+        assert areas.min() >= 0.5 * min(width, 5) ** 2, seed
+
+
+def test_redrawn_digits_look_like_their_sources() -> None:
+    """Averaged over redrawings, a 7 is nearer the 7 it was drawn from than the 5 (and the
+    other way round): the pen keeps the digit, whatever its slant, brush and accidents."""
+    images = redrawn.generate(40, seed=0, digits=DIGITS)
+    labels = DIGITS.labels_n[redrawn.chosen(40, 0, DIGITS)]
+    sources = {7: SEVEN.astype(np.float32), 5: FIVE.astype(np.float32)}
+
+    def likeness(image: np.ndarray, source: np.ndarray) -> float:
+        return float(np.corrcoef(image.ravel().astype(np.float32), source.ravel())[0, 1])
+
+    for label, other in ((7, 5), (5, 7)):
+        own = [likeness(i, sources[label]) for i in images[labels == label]]
+        wrong = [likeness(i, sources[other]) for i in images[labels == label]]
+        assert np.mean(own) > np.mean(wrong) + 0.1, label
+
+
+def test_redrawn_banks_are_deterministic_and_labelled_by_their_source() -> None:
+    first = redrawn.generate(16, seed=3, digits=DIGITS)
+    assert first.shape == (16, 28, 28) and first.dtype == np.uint8
+    assert np.array_equal(first, redrawn.generate(16, seed=3, digits=DIGITS))
+    assert not np.array_equal(first, redrawn.generate(16, seed=4, digits=DIGITS))
+    assert (first.reshape(16, -1).max(axis=1) > 128).all()
+    # each digit at most once while there are enough of them
+    assert len(set(redrawn.chosen(16, 3, DIGITS).tolist())) == 16
+
+
+def test_training_split_redraws_only_digits_it_trains_on() -> None:
+    train = Split(np.stack([SEVEN] * 10 + [FIVE] * 10), np.array([7] * 10 + [5] * 10, np.uint8))
+    split = negatives.training_split(train, heldout=10, negatives=4, seed=0, redrawn=6)
+    assert len(split) == 10 + 4 + 6
+    counts = np.bincount(split.labels_n, minlength=NOT_A_DIGIT + 1)
+    assert counts[NOT_A_DIGIT] == 4
+    assert counts[5] == 0 and counts[7] == 16  # the held-out fives are never redrawn
+    again = negatives.training_split(train, heldout=10, negatives=4, seed=0, redrawn=6)
+    assert np.array_equal(split.images_nhw, again.images_nhw)  # the second from the cache
+
+
+def test_a_recipe_without_redrawn_digits_trains_on_the_same_set_as_before() -> None:
+    plain = negatives.training_split(DIGITS, heldout=4, negatives=5, seed=1)
+    zero = negatives.training_split(DIGITS, heldout=4, negatives=5, seed=1, redrawn=0)
+    assert np.array_equal(plain.images_nhw, zero.images_nhw)
+    assert np.array_equal(plain.labels_n, zero.labels_n)
+
+
+def test_the_default_recipe_learns_drawn_digits_and_limits_are_checked() -> None:
+    assert PRESETS["default"].redrawn > 0
+    with pytest.raises(ValueError, match="redrawn digits"):
+        TrainConfig(redrawn=-1).validate()
