@@ -87,3 +87,17 @@ def test_the_default_recipe_learns_drawn_digits_and_limits_are_checked() -> None
     assert PRESETS["default"].redrawn > 0
     with pytest.raises(ValueError, match="redrawn digits"):
         TrainConfig(redrawn=-1).validate()
+
+
+def test_squeezed_negatives_also_come_from_drawn_digits() -> None:
+    """A model that learns drawn digits must also learn that two drawn digits touching are not
+    one: with a redrawn pool, some squeezed negatives are made from it, and the bank without
+    one is the bank it always was."""
+    drawn = redrawn.redrawn_digits(12, seed=0, digits=DIGITS)
+    plain = negatives.generate(60, seed=2, digits=DIGITS)
+    assert np.array_equal(plain, negatives.generate(60, seed=2, digits=DIGITS, drawn=None))
+    mixed = negatives.generate(60, seed=2, digits=DIGITS, drawn=drawn)
+    assert mixed.shape == plain.shape and not np.array_equal(mixed, plain)
+    cached = negatives.cached_negatives(60, 2, DIGITS, drawn)
+    assert np.array_equal(cached, mixed)
+    assert np.array_equal(negatives.cached_negatives(60, 2, DIGITS), plain)  # its own cache

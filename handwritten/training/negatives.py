@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 from handwritten.data.heldout import split_off
 from handwritten.data.mnist import Split
@@ -34,6 +35,8 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/tr
 # letters are never negatives).
 TYPESET = "ACEFHJLMNPTUVWXYZekmnrtuwf+-=#%@$?*<>~^"  # none of the held-out templates
 SHARES = {"drawn": 0.7, "typeset": 0.1, "squeezed": 0.2}
+# With drawn digits to learn from, a share of the negatives are digits cut in two (`_fragment`).
+SHARES_WITH_DRAWN = {"drawn": 0.55, "typeset": 0.1, "squeezed": 0.2, "fragment": 0.15}
 WORK = 112  # side of the small canvas a negative is drawn on
 
 
@@ -67,19 +70,65 @@ def _squeezed(rng: np.random.Generator, digits: Split) -> np.ndarray:
     return canvas
 
 
+def _fragment(rng: np.random.Generator, digits: Split) -> np.ndarray | None:
+    """The lesser side of a digit parted at a column, as segmentation parts touching digits:
+    what a wrong cut hands the model beside the rest (a 5's hat end, a 4's crossbar, a 3's
+    tips). The greater side often still looks like the digit (a 3 without its tips), so it is
+    never a negative. None for a digit too narrow to be parted (segmentation never cuts one:
+    `handwritten.data.pieces`) or a side with too little or too much of the ink."""
+    image = digits.images_nhw[int(rng.integers(len(digits)))].astype(np.float32) / 255
+    rows = np.flatnonzero(image.max(axis=1) > 0.2)
+    cols = np.flatnonzero(image.max(axis=0) > 0.2)
+    if len(rows) == 0 or len(cols) < 0.6 * len(rows):
+        return None
+    column = cols[0] + round(len(cols) * rng.uniform(0.3, 0.7))
+    left, right = image.copy(), image.copy()
+    left[:, column:] = 0
+    right[:, :column] = 0
+    side = left if left.sum() <= right.sum() else right
+    if not 0.15 * image.sum() <= side.sum() <= 0.45 * image.sum():
+        return None
+    if _is_a_stick(side) or _has_a_loop(side):  # drawn like a 1 or a 0: not a negative
+        return None
+    return side
+
+
+def _has_a_loop(ink: np.ndarray) -> bool:
+    mask = ink > 0.2
+    return bool((ndimage.binary_fill_holes(mask) & ~mask).sum() >= 2)
+
+
+def _is_a_stick(ink: np.ndarray) -> bool:
+    """Whether the ink is one straight stroke (its spread across its main axis is tiny): a
+    stick is how people draw a 1, so it is never a negative."""
+    ys, xs = np.nonzero(ink > 0.2)
+    if len(ys) < 3:
+        return True
+    spread = np.linalg.eigvalsh(np.cov(np.stack([ys, xs]).astype(np.float64)))
+    return bool(spread[0] < 0.15 * spread[1])
+
+
 def generate(count: int, seed: int, digits: Split, drawn: Split | None = None) -> np.ndarray:
     """`count` negatives, uint8 (count, 28, 28), deterministic in (count, seed, digits, drawn).
 
     With `drawn` (digits redrawn by a pen, `handwritten.training.redrawn`), half the squeezed
-    digits come from it: strings are drawn with a brush, and a model that learned drawn digits
-    must also learn that two of them touching are not one."""
+    digits come from it (strings are drawn with a brush, and a model that learned drawn digits
+    must also learn that two of them touching are not one), and some negatives are digits cut
+    in two (a model that learned broken strokes must still see that half a digit is none, or
+    segmentation parts single digits)."""
     rng = np.random.default_rng([seed, 10])
     fonts = _fonts()
+    shares = SHARES if drawn is None else SHARES_WITH_DRAWN
     out = np.zeros((count, 28, 28), np.uint8)
     made = 0
     while made < count:
-        kind = rng.choice(list(SHARES), p=list(SHARES.values()))
-        if kind == "typeset" and fonts:
+        kind = rng.choice(list(shares), p=list(shares.values()))
+        ink: np.ndarray | None
+        if kind == "fragment" and drawn is not None:
+            ink = _fragment(rng, drawn if rng.random() < 0.5 else digits)
+            if ink is None:
+                continue
+        elif kind == "typeset" and fonts:
             ink = _typeset(rng, fonts)
         elif kind == "squeezed" and len(digits) >= 3:
             pick = drawn if drawn is not None and len(drawn) >= 3 and rng.random() < 0.5 else digits
@@ -104,7 +153,7 @@ def cached_negatives(
     both = Split(np.concatenate([digits.images_nhw, drawn.images_nhw]),
                  np.concatenate([digits.labels_n, drawn.labels_n]))  # fmt: skip
     return cached_bank(
-        f"negatives-v2-{len(drawn)}", count, seed, both,
+        f"negatives-v3-{len(drawn)}", count, seed, both,
         lambda: generate(count, seed, digits, drawn),
     )  # fmt: skip
 
