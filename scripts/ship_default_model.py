@@ -35,6 +35,7 @@ from handwritten.models.store import SHIPPED_CHECKPOINT
 from handwritten.recognition.predictor import Predictor
 from handwritten.storage.files import atomic_write_bytes
 from handwritten.storage.runs import RunDir
+from handwritten.training import negatives
 
 CARD = SHIPPED_CHECKPOINT.parent / "MODEL_CARD.md"
 
@@ -142,6 +143,25 @@ def main() -> None:
     say(f"wrote {checkpoint} ({checkpoint.stat().st_size / 1e6:.1f} MB), {model_card}")
 
 
+def negative_kinds(config: dict[str, Any]) -> str:
+    """What the negatives are made of, share by share (`negatives.SHARES*`)."""
+    drawn = bool(config.get("redrawn"))
+    shares = negatives.SHARES_WITH_DRAWN if drawn else negatives.SHARES
+    squeezed = "two or three MNIST training digits squeezed into one box"
+    if drawn:
+        squeezed += ", half of them redrawn digits"
+    described = {
+        "drawn": "hand-drawn as strokes (letters, symbols, shapes, faces, scribbles from the "
+        "templates in `handwritten/data/glyphs.py`, with wobble, slant, stretch, ends that stop "
+        "short or overshoot, and a random brush)",
+        "typeset": "typeset glyphs from the machine's DejaVu and Liberation fonts",
+        "squeezed": squeezed + " (so segmentation parts touching digits)",
+        "fragment": "the lesser side of a digit parted at a column, never a stick or a loop "
+        "(so segmentation does not part single digits)",
+    }
+    return ", ".join(f"{share:.0%} {described[kind]}" for kind, share in shares.items())
+
+
 def _pct(value: float) -> str:
     return f"{value:.2%}"
 
@@ -241,12 +261,8 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   so their figures say how well drawings in this pen's style are read; other hands and other
   apps draw differently.
 - **Negatives** ("not a digit", {config["negatives"]:,} images,
-  `handwritten/training/negatives.py`): 70% hand-drawn as strokes (letters, symbols, shapes,
-  faces, scribbles from the templates in `handwritten/data/glyphs.py`, with wobble, slant,
-  stretch, ends that stop short or overshoot,
-  and a random brush), 10% typeset glyphs from the machine's DejaVu and Liberation fonts, 20%
-  two or three MNIST training digits squeezed into one box (so segmentation parts touching
-  digits). Templates {", ".join(f"`{n}`" for n in meta.get("held_out_templates", []))} are
+  `handwritten/training/negatives.py`): {negative_kinds(config)}. Templates
+  {", ".join(f"`{n}`" for n in meta.get("held_out_templates", []))} are
   never trained on and appear only in the reported non-digit set. Glyphs drawn exactly like a
   digit (O, I, l, S, B, b, g, q, /, |, !, a lone circle) are not negatives.
 - **Augmentation** (on device, inside the jitted step): rotation ±15°, shear ±0.25, x/y scale

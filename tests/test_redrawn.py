@@ -101,3 +101,26 @@ def test_squeezed_negatives_also_come_from_drawn_digits() -> None:
     cached = negatives.cached_negatives(60, 2, DIGITS, drawn)
     assert np.array_equal(cached, mixed)
     assert np.array_equal(negatives.cached_negatives(60, 2, DIGITS), plain)  # its own cache
+
+
+def test_fragments_are_the_lesser_side_of_a_parted_digit_and_never_a_one_or_a_zero() -> None:
+    rng = np.random.default_rng(0)
+    seven = Split(SEVEN[None], np.array([7], np.uint8))
+    made = [f for f in (negatives._fragment(rng, seven) for _ in range(40)) if f is not None]
+    assert made
+    whole = SEVEN.astype(np.float32) / 255
+    for side in made:
+        assert 0.15 <= side.sum() / whole.sum() <= 0.45
+        kept = np.flatnonzero(side.any(axis=0))
+        inked = np.flatnonzero(whole.any(axis=0))
+        # the seven itself on the columns kept, which run from one edge of its ink to a cut
+        assert np.array_equal(side[:, kept], whole[:, kept])
+        assert kept[0] == inked[0] or kept[-1] == inked[-1]
+        assert np.array_equal(kept, np.arange(kept[0], kept[-1] + 1))
+    stick = np.zeros((28, 28), np.float32)
+    stick[4:24, 13:15] = 1.0
+    ring = np.zeros((28, 28), np.float32)
+    ring[8:20, 8:20] = 1.0
+    ring[11:17, 11:17] = 0.0
+    assert negatives._is_a_stick(stick) and not negatives._is_a_stick(ring)
+    assert negatives._has_a_loop(ring) and not negatives._has_a_loop(stick)
