@@ -17,6 +17,7 @@ from handwritten.evaluation.styles import seven_segment
 from handwritten.models.store import load_model
 from handwritten.recognition.predictor import Calibration
 from handwritten.storage.runs import RunDir
+from handwritten.training.config import PRESETS
 from handwritten.training.finetune import (
     MIN_SAMPLES,
     FinetuneConfig,
@@ -223,3 +224,5 @@ def test_finetune_learns_seven_segment_digits_without_forgetting_mnist(tmp_path:
     assert summary is not None
     assert summary["finetune"]["mnist_accuracy_after"] == figures["mnist_accuracy_after"]
     assert run.facts()["finetune"]["replay"] == FinetuneConfig().replay
+    # The base's recipe trains on redrawn digits; a fine-tune does not redraw its mix.
+    assert PRESETS["default"].redrawn > 0 and run.facts()["n_redrawn"] == 0
