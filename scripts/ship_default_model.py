@@ -144,9 +144,8 @@ def main() -> None:
 
 
 def negative_kinds(config: dict[str, Any]) -> str:
-    """What the negatives are made of, share by share (`negatives.SHARES*`)."""
+    """What the negatives are made of, share by share (`negatives.shares`)."""
     drawn = bool(config.get("redrawn"))
-    shares = negatives.SHARES_WITH_DRAWN if drawn else negatives.SHARES
     squeezed = "two or three MNIST training digits squeezed into one box"
     if drawn:
         squeezed += ", half of them redrawn digits"
@@ -159,7 +158,8 @@ def negative_kinds(config: dict[str, Any]) -> str:
         "fragment": "the lesser side of a digit parted at a column, never a stick or a loop "
         "(so segmentation does not part single digits)",
     }
-    return ", ".join(f"{share:.0%} {described[kind]}" for kind, share in shares.items())
+    shares = negatives.shares(drawn).items()
+    return ", ".join(f"{share:.0%} {described[kind]}" for kind, share in shares)
 
 
 def _pct(value: float) -> str:

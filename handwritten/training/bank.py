@@ -20,13 +20,18 @@ from handwritten.storage.paths import home_dir
 
 
 def cached_bank(
-    kind: str, count: int, seed: int, digits: Split, draw: Callable[[], np.ndarray]
+    kind: str, count: int, seed: int, sources: list[Split], draw: Callable[[], np.ndarray]
 ) -> np.ndarray:
     """`draw()` (uint8, (count, 28, 28)), read from the cache when the same bank of `kind`
-    was drawn before from the same `digits` with the same `count` and `seed`."""
+    was drawn before from the same `sources` (the digits it is made from, in order) with the
+    same `count` and `seed`."""
     digest = hashlib.sha1(usedforsecurity=False)
-    digest.update(f"{kind}-{count}-{seed}-{len(digits)}".encode())
-    digest.update(np.ascontiguousarray(digits.images_nhw[:: max(1, len(digits) // 512)]).tobytes())
+    digest.update(f"{kind}-{count}-{seed}-{len(sources[0])}".encode())
+    for index, source in enumerate(sources):
+        if index:  # the first source's size is in the line above (the first banks' key)
+            digest.update(f"-{len(source)}".encode())
+        sample = source.images_nhw[:: max(1, len(source) // 512)]
+        digest.update(np.ascontiguousarray(sample).tobytes())
     name = kind.split("-")[0]
     path = home_dir() / "cache" / f"{name}-{digest.hexdigest()[:16]}.npy"
     if path.is_file():

@@ -37,6 +37,13 @@ TYPESET = "ACEFHJLMNPTUVWXYZekmnrtuwf+-=#%@$?*<>~^"  # none of the held-out temp
 SHARES = {"drawn": 0.7, "typeset": 0.1, "squeezed": 0.2}
 # With drawn digits to learn from, a share of the negatives are digits cut in two (`_fragment`).
 SHARES_WITH_DRAWN = {"drawn": 0.55, "typeset": 0.1, "squeezed": 0.2, "fragment": 0.15}
+
+
+def shares(with_drawn: bool) -> dict[str, float]:
+    """The share of each kind of negative in a bank, with or without drawn digits."""
+    return SHARES_WITH_DRAWN if with_drawn else SHARES
+
+
 WORK = 112  # side of the small canvas a negative is drawn on
 
 
@@ -118,11 +125,11 @@ def generate(count: int, seed: int, digits: Split, drawn: Split | None = None) -
     segmentation parts single digits)."""
     rng = np.random.default_rng([seed, 10])
     fonts = _fonts()
-    shares = SHARES if drawn is None else SHARES_WITH_DRAWN
+    kinds = shares(drawn is not None)
     out = np.zeros((count, 28, 28), np.uint8)
     made = 0
     while made < count:
-        kind = rng.choice(list(shares), p=list(shares.values()))
+        kind = rng.choice(list(kinds), p=list(kinds.values()))
         ink: np.ndarray | None
         if kind == "fragment" and drawn is not None:
             ink = _fragment(rng, drawn if rng.random() < 0.5 else digits)
@@ -146,16 +153,10 @@ def cached_negatives(
     count: int, seed: int, digits: Split, drawn: Split | None = None
 ) -> np.ndarray:
     """`generate`, read from the cache when it was drawn before (`cached_bank`)."""
-    if drawn is None:
-        return cached_bank(
-            "negatives-v1", count, seed, digits, lambda: generate(count, seed, digits)
-        )
-    both = Split(np.concatenate([digits.images_nhw, drawn.images_nhw]),
-                 np.concatenate([digits.labels_n, drawn.labels_n]))  # fmt: skip
-    return cached_bank(
-        f"negatives-v3-{len(drawn)}", count, seed, both,
-        lambda: generate(count, seed, digits, drawn),
-    )  # fmt: skip
+    kind, sources = (
+        ("negatives-v1", [digits]) if drawn is None else ("negatives-v3", [digits, drawn])
+    )
+    return cached_bank(kind, count, seed, sources, lambda: generate(count, seed, digits, drawn))
 
 
 def training_split(

@@ -50,5 +50,5 @@ def generate(count: int, seed: int, digits: Split) -> np.ndarray:
 
 def redrawn_digits(count: int, seed: int, digits: Split) -> Split:
     """`count` redrawn digits with their labels, drawn once and then read from the cache."""
-    images = cached_bank("redrawn-v1", count, seed, digits, lambda: generate(count, seed, digits))
+    images = cached_bank("redrawn-v1", count, seed, [digits], lambda: generate(count, seed, digits))
     return Split(images, digits.labels_n[chosen(count, seed, digits)].astype(np.uint8))
