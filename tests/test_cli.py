@@ -219,3 +219,23 @@ def test_ctrl_c_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys)
     monkeypatch.setattr(model_commands, "cmd_info", interrupted)
     assert main(["info"]) == 130
     assert capsys.readouterr().err.strip() == "handwritten info: interrupted"
+
+
+def test_the_progress_bar_counts_a_bank_being_drawn_then_the_steps(capsys) -> None:
+    from handwritten.cli.training_commands import _progress_bar
+
+    drawing = {"kind": "preparing", "what": "training non-digits", "done": 250, "total": 900}
+    step = {"kind": "train", "step": 4, "total_steps": 40, "loss": 0.5, "images_per_second": 10.0}
+    bar, on_progress = _progress_bar("train cnn_open", quiet=False)
+    on_progress(drawing)
+    assert (bar.desc, bar.unit, bar.n, bar.total) == (
+        "drawing training non-digits: ", "image", 250, 900,
+    )  # fmt: skip
+    on_progress(step)
+    assert (bar.desc, bar.unit, bar.n, bar.total) == ("train cnn_open: ", "step", 4, 40)
+    bar.close()
+    assert "drawing training non-digits" in capsys.readouterr().err
+    quiet, on_quiet = _progress_bar("train cnn_open", quiet=True)
+    on_quiet(drawing)
+    on_quiet(step)  # a disabled bar takes the same calls
+    quiet.close()

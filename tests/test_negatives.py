@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import jax
@@ -15,10 +16,11 @@ from handwritten.data.nondigits import HELD_OUT
 from handwritten.evaluation.metrics import evaluate
 from handwritten.models.architectures import NOT_A_DIGIT
 from handwritten.storage.runs import RunDir
-from handwritten.training import negatives
+from handwritten.training import bank, negatives
 from handwritten.training.augment import AugmentConfig, augment_one
 from handwritten.training.config import PRESETS, TrainConfig
 from handwritten.training.loop import fit
+from handwritten.training.stopping import StopSignal
 
 from .conftest import synthetic_digits
 
@@ -56,6 +58,55 @@ def test_a_run_with_negatives_trains_the_not_a_digit_output(tmp_path: Path) -> N
     result = fit(config, run, DIGITS, Split(*synthetic_digits(64, 1)))
     assert result.state == "finished"
     assert run.facts()["n_train"] == 300 - 64 + 64 and run.facts()["n_heldout"] == 64
+
+
+def drawing_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TrainConfig, RunDir]:
+    """A tiny recipe whose bank of 25 negatives is reported every 10 images."""
+    monkeypatch.setattr(bank, "REPORT_EVERY", 10)
+    config = TrainConfig(arch="cnn_open", epochs=1, batch_size=32, augment=False, heldout=64,
+                         negatives=25, log_every=4)  # fmt: skip
+    return config, RunDir.create("cnn_open", path=tmp_path / "run")
+
+
+def test_a_bank_being_drawn_is_reported_and_a_cached_one_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, run = drawing_run(tmp_path, monkeypatch)
+    seen: list[tuple[dict, dict]] = []
+
+    def on_progress(record: dict) -> None:
+        if record["kind"] == "preparing":
+            seen.append((record, run.status()))
+
+    assert fit(config, run, DIGITS, DIGITS, on_progress=on_progress).state == "finished"
+    assert [record["done"] for record, _ in seen] == [10, 20, 25]
+    record, status = seen[0]
+    assert record["what"] == negatives.NEGATIVES_WHAT and record["total"] == 25
+    assert status["state"] == "running" and status["preparing"]["done"] == 10
+    assert "preparing" not in run.status()  # the steps' status replaced it
+    seen.clear()
+    again = RunDir.create("cnn_open", path=tmp_path / "again")
+    fit(config, again, DIGITS, DIGITS, on_progress=on_progress)  # the bank is cached now
+    assert seen == []
+
+
+def test_a_stop_while_a_bank_is_drawn_ends_the_run_there_and_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, run = drawing_run(tmp_path, monkeypatch)
+    stop = StopSignal(run)
+    drawn: list[int] = []
+
+    def on_progress(record: dict) -> None:
+        drawn.append(record["done"])
+        stop.set("stop requested")
+
+    result = fit(config, run, DIGITS, DIGITS, stop=stop, on_progress=on_progress)
+    assert drawn == [10] and result.state == "stopped"
+    assert result.reason == "stop requested while drawing the training non-digits"
+    assert run.status()["state"] == "stopped" and run.summary()["steps"] == 0
+    assert not run.checkpoint_path.exists() and result.summary["epoch_test_accuracy"] == []
+    assert not list((Path(os.environ["HANDWRITTEN_HOME"]) / "cache").glob("negatives-*"))
 
 
 def test_the_default_recipe_holds_out_data_and_learns_not_a_digit() -> None:

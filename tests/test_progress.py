@@ -36,6 +36,22 @@ def test_a_started_run_without_steps_is_compiling() -> None:
         lock.release()
 
 
+def test_a_run_drawing_a_bank_shows_how_far_it_got_not_compiling() -> None:
+    run, lock = running_run()
+    try:
+        preparing = {"what": "training non-digits", "done": 3000, "total": 12000}
+        run.set_status("running", "preparing", preparing=preparing)
+        info = progress(run)
+        assert info.preparing is not None and not info.compiling
+        assert info.preparing.fraction == 0.25
+        assert info.preparing.describe().startswith("Drawing 12,000 training non-digits: 3,000")
+        run.set_status("running", "preparing", preparing={"what": "x"})  # another version's
+        assert progress(run).preparing is None and progress(run).compiling
+    finally:
+        lock.release()
+    assert progress(run).preparing is None  # interrupted: nothing is being drawn
+
+
 def test_progress_fraction_eta_and_latest_figures() -> None:
     run, lock = running_run()
     try:

@@ -326,3 +326,22 @@ def test_stop_shows_stopping_at_once_and_the_end_shows_the_historys_accuracy() -
     at.run()
     assert [s.value for s in at.success] == ["The run stopped — test accuracy 93.49%."]
     assert float(at.dataframe[0].value["test accuracy"].iloc[0]) == 0.9349
+
+
+def test_a_run_drawing_its_training_images_shows_how_far_it_got_and_can_be_stopped() -> None:
+    run = RunDir.create("cnn_open", root=runs_dir())
+    run.write_config({"arch": "cnn_open", "epochs": 10, "batch_size": 128})
+    preparing = {"what": "training non-digits", "done": 3000, "total": 12000}
+    run.set_status("running", "preparing", preparing=preparing)
+    lock = TrainingLock.acquire()
+    lock.describe(run_dir=str(run.path), pid=1)
+    try:
+        at = train_page()
+        bars = [bar.proto for bar in at.get("progress")]
+        assert bars[0].text.startswith("Drawing 12,000 training non-digits: 3,000 so far")
+        assert bars[0].value == 25
+        assert not any(i.value.startswith("Starting:") for i in at.info)
+        button(at, "Stop training").click().run()
+        assert run.stop_requested()
+    finally:
+        lock.release()

@@ -74,13 +74,27 @@ def _launched_run(args: argparse.Namespace) -> Any:
 
 
 def _progress_bar(label: str, quiet: bool) -> tuple[Any, Any]:
-    """A tqdm bar on stderr and the `on_progress` callback that moves it."""
+    """A tqdm bar on stderr and the `on_progress` callback that moves it: first through any
+    bank of training images being drawn (images), then through the steps."""
     from tqdm import tqdm
 
     bar = tqdm(total=None, desc=label, unit="step", file=sys.stderr, disable=quiet)
 
+    shown: list[tuple[str, int]] = []  # what the bar counts now (a disabled bar keeps no desc)
+
+    def show(desc: str, unit: str, total: int) -> None:
+        if shown[-1:] != [(desc, total)]:
+            shown.append((desc, total))
+            bar.reset(total=total)
+            bar.set_description(desc, refresh=False)
+            bar.unit = unit
+
     def on_progress(record: dict[str, Any]) -> None:
-        bar.total = record["total_steps"]
+        if record.get("kind") == "preparing":
+            show(f"drawing {record['what']}", "image", record["total"])
+            bar.update(record["done"] - bar.n)
+            return
+        show(label, "step", record["total_steps"])
         bar.update(record["step"] - bar.n)
         loss = record["loss"]
         bar.set_postfix(loss=f"{loss:.4f}" if loss is not None else "nan",

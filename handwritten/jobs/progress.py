@@ -20,6 +20,35 @@ Record = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
+class Preparing:
+    """A bank of generated training images being drawn (`handwritten.training.bank`)."""
+
+    what: str
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"Drawing {self.total:,} {self.what}: {self.done:,} so far "
+            "(once: later runs read them from the cache)"
+        )
+
+
+def _preparing(status: Record, state: str) -> Preparing | None:
+    value = status.get("preparing")
+    if state != "running" or not isinstance(value, dict):
+        return None
+    try:
+        return Preparing(str(value["what"]), int(value["done"]), int(value["total"]))
+    except (KeyError, TypeError, ValueError):
+        return None  # a status written by another version: no preparation line, nothing worse
+
+
+@dataclass(frozen=True)
 class Progress:
     """Where a run is: for the progress bar and the status line."""
 
@@ -36,6 +65,7 @@ class Progress:
     loss: float | None
     test_accuracy: float | None  # the final evaluation once the run ended, else the last epoch's
     stopping: bool = False  # running, and someone asked it to stop
+    preparing: Preparing | None = None  # a training bank being drawn before the first step
 
     @property
     def fraction(self) -> float:
@@ -43,8 +73,9 @@ class Progress:
 
     @property
     def compiling(self) -> bool:
-        """Started but no step reported yet: JAX is importing and compiling."""
-        return self.state == "running" and self.step == 0
+        """Started, no bank being drawn and no step reported yet: JAX is importing and
+        compiling."""
+        return self.state == "running" and self.step == 0 and self.preparing is None
 
 
 def _last(records: Sequence[Record], kind: str) -> Record | None:
@@ -88,6 +119,7 @@ def progress(run: RunDir, records: MetricsTail | Sequence[Record] | None = None)
         loss=last.get("loss"),
         test_accuracy=_test_accuracy(run, state, epoch),
         stopping=state == "running" and run.stop_requested(),
+        preparing=_preparing(status, state),
     )
 
 

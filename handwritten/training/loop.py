@@ -134,8 +134,6 @@ def fit(
     checkpoint's metadata (a fine-tune keeps its base's calibration so).
     """
     config.validate().check_data(len(train))
-    train = training_split(train, config.heldout, config.negatives, config.seed, config.redrawn)
-    train, test = train.subset(config.train_subset), test.subset(config.test_subset)
     enable_compile_cache()
     # A resumption that cannot start (no checkpoint, a damaged one) fails here, before the
     # status changes: a run keeps the first cause it ended with.
@@ -143,6 +141,17 @@ def fit(
     previous = run.status() if resume else None
     if not resume:
         run.write_config(config.to_dict())
+    stop = stop if stop is not None else StopSignal(run)  # a StopSignal is falsy until set
+    try:
+        with stop.handling_signals():
+            train = _prepare(config, run, train, stop, on_progress)
+    except _StoppedPreparingError as stopped:
+        return _stopped_before_training(config, run, f"{stop.reason} while drawing the {stopped}")
+    except BaseException as exc:
+        _record_failure(run, exc, previous)
+        raise
+    train, test = train.subset(config.train_subset), test.subset(config.test_subset)
+    if not resume:
         origin = {"init_from": str(init_from)} if init_from else {}
         sizes = {"n_train": len(train), "n_test": len(test), "n_heldout": config.heldout,
                  "n_negatives": config.negatives, "n_redrawn": config.redrawn}  # fmt: skip
@@ -152,7 +161,7 @@ def fit(
     run.set_status("running", device=device, total_steps=total_steps, resumed=resume)
     try:
         session, tracker, state = _initialise(
-            config, run, train, test, stop or StopSignal(run), on_progress, device, restored,
+            config, run, train, test, stop, on_progress, device, restored,
             init_from, keep_meta or {},
         )  # fmt: skip
     except BaseException as exc:
@@ -165,6 +174,46 @@ def fit(
     except BaseException as exc:
         _record_failure(run, exc, None)
         raise
+
+
+class _StoppedPreparingError(Exception):
+    """Raised from inside a bank's drawing when the run is asked to stop; says what was drawn."""
+
+
+def _prepare(
+    config: TrainConfig,
+    run: RunDir,
+    train: Split,
+    stop: StopSignal,
+    on_progress: ProgressFn | None,
+) -> Split:
+    """The training split. A bank drawn rather than read from the cache (a first run: a
+    minute or more on a busy CPU) is reported in the status, so the dashboard and the CLI
+    show how far it got, and a stop asked meanwhile ends the run there."""
+
+    def report(what: str, done: int, total: int) -> None:
+        if stop:
+            raise _StoppedPreparingError(what)
+        preparing = {"what": what, "done": done, "total": total}
+        run.set_status("running", "preparing", preparing=preparing)
+        if on_progress:
+            on_progress({"kind": "preparing", **preparing})
+
+    return training_split(
+        train, config.heldout, config.negatives, config.seed, config.redrawn, report
+    )
+
+
+def _stopped_before_training(config: TrainConfig, run: RunDir, reason: str) -> RunResult:
+    """A run stopped before its first step: no weights to keep, nothing to evaluate; what was
+    drawn so far is dropped (a bank is cached whole or not at all)."""
+    summary: dict[str, Any] = {
+        "arch": config.arch, "state": "stopped", "steps": 0, "epochs_completed": 0,
+        "epoch_test_accuracy": [],
+    }  # fmt: skip
+    run.write_summary(summary)
+    run.set_status("stopped", reason)
+    return RunResult(run, "stopped", reason, summary)
 
 
 def _record_failure(run: RunDir, exc: BaseException, previous: dict[str, Any] | None) -> None:

@@ -17,6 +17,7 @@ so the model sees negatives the way it will see the real thing. The bank is dete
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from handwritten.data.heldout import split_off
 from handwritten.data.mnist import Split
 from handwritten.data.nondigits import TRAINING_NAMES, draw_nondigit
 from handwritten.models.architectures import NOT_A_DIGIT
-from handwritten.training.bank import cached_bank
+from handwritten.training.bank import DrawnFn, cached_bank, report_drawn
 from handwritten.training.redrawn import redrawn_digits, to_input
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
@@ -44,6 +45,8 @@ def shares(with_drawn: bool) -> dict[str, float]:
     return SHARES_WITH_DRAWN if with_drawn else SHARES
 
 
+NEGATIVES_WHAT = "training non-digits"  # what a bank is, in progress reports
+REDRAWN_WHAT = "redrawn training digits"
 WORK = 112  # side of the small canvas a negative is drawn on
 
 
@@ -115,14 +118,20 @@ def _is_a_stick(ink: np.ndarray) -> bool:
     return bool(spread[0] < 0.15 * spread[1])
 
 
-def generate(count: int, seed: int, digits: Split, drawn: Split | None = None) -> np.ndarray:
+def generate(
+    count: int,
+    seed: int,
+    digits: Split,
+    drawn: Split | None = None,
+    on_drawn: DrawnFn | None = None,
+) -> np.ndarray:
     """`count` negatives, uint8 (count, 28, 28), deterministic in (count, seed, digits, drawn).
 
     With `drawn` (digits redrawn by a pen, `handwritten.training.redrawn`), half the squeezed
     digits come from it (strings are drawn with a brush, and a model that learned drawn digits
     must also learn that two of them touching are not one), and some negatives are digits cut
     in two (a model that learned broken strokes must still see that half a digit is none, or
-    segmentation parts single digits)."""
+    segmentation parts single digits). `on_drawn` is told the count as it grows."""
     rng = np.random.default_rng([seed, 10])
     fonts = _fonts()
     kinds = shares(drawn is not None)
@@ -146,34 +155,55 @@ def generate(count: int, seed: int, digits: Split, drawn: Split | None = None) -
         if image is not None:
             out[made] = image
             made += 1
+            report_drawn(on_drawn, made, count)
     return out
 
 
 def cached_negatives(
-    count: int, seed: int, digits: Split, drawn: Split | None = None
+    count: int,
+    seed: int,
+    digits: Split,
+    drawn: Split | None = None,
+    on_drawn: DrawnFn | None = None,
 ) -> np.ndarray:
     """`generate`, read from the cache when it was drawn before (`cached_bank`)."""
     kind, sources = (
         ("negatives-v1", [digits]) if drawn is None else ("negatives-v3", [digits, drawn])
     )
-    return cached_bank(kind, count, seed, sources, lambda: generate(count, seed, digits, drawn))
+    return cached_bank(
+        kind, count, seed, sources, lambda: generate(count, seed, digits, drawn, on_drawn)
+    )
+
+
+BankProgress = Callable[[str, int, int], None]
+"""Told (what is drawn, how many so far, of how many) while a bank is drawn; may raise to stop."""
 
 
 def training_split(
-    train: Split, heldout: int, negatives: int, seed: int, redrawn: int = 0
+    train: Split,
+    heldout: int,
+    negatives: int,
+    seed: int,
+    redrawn: int = 0,
+    report: BankProgress | None = None,
 ) -> Split:
     """MNIST training images minus the last `heldout`, plus `negatives` labelled
     `NOT_A_DIGIT` and `redrawn` of the digits redrawn by a pen (`redrawn_digits`), shuffled
-    together (deterministic in `seed`)."""
+    together (deterministic in `seed`). `report` hears of each bank that is drawn rather
+    than read from the cache."""
+
+    def told(what: str, total: int) -> DrawnFn | None:
+        return None if report is None else lambda done: report(what, done, total)
+
     digits, _ = split_off(train, heldout)
     if negatives <= 0 and redrawn <= 0:
         return digits
-    parts = [digits]
-    drawn = redrawn_digits(redrawn, seed, digits) if redrawn > 0 else None
-    if drawn is not None:
+    parts, drawn = [digits], None
+    if redrawn > 0:
+        drawn = redrawn_digits(redrawn, seed, digits, told(REDRAWN_WHAT, redrawn))
         parts.append(drawn)
     if negatives > 0:
-        extra = cached_negatives(negatives, seed, digits, drawn)
+        extra = cached_negatives(negatives, seed, digits, drawn, told(NEGATIVES_WHAT, negatives))
         parts.append(Split(extra, np.full(negatives, NOT_A_DIGIT, np.uint8)))
     images = np.concatenate([part.images_nhw for part in parts])
     labels = np.concatenate([part.labels_n for part in parts])

@@ -16,7 +16,7 @@ import numpy as np
 from handwritten.data.mnist import Split
 from handwritten.data.normalise import INK_THRESHOLD, normalise_digit
 from handwritten.data.rendering import draw_alone
-from handwritten.training.bank import cached_bank
+from handwritten.training.bank import DrawnFn, cached_bank, report_drawn
 
 
 def to_input(ink: np.ndarray) -> np.ndarray | None:
@@ -34,9 +34,10 @@ def chosen(count: int, seed: int, digits: Split) -> np.ndarray:
     return rng.choice(len(digits), count, replace=count > len(digits))
 
 
-def generate(count: int, seed: int, digits: Split) -> np.ndarray:
+def generate(count: int, seed: int, digits: Split, on_drawn: DrawnFn | None = None) -> np.ndarray:
     """The redrawings of `chosen(count, seed, digits)`, uint8 (count, 28, 28); digit k is drawn
-    by its own generator, so a bank is the same whatever order it is drawn in."""
+    by its own generator, so a bank is the same whatever order it is drawn in. `on_drawn` is
+    told the count as it grows (`report_drawn`)."""
     out = np.zeros((count, 28, 28), np.uint8)
     for k, index in enumerate(chosen(count, seed, digits)):
         rng = np.random.default_rng([seed, 13, k])
@@ -45,10 +46,14 @@ def generate(count: int, seed: int, digits: Split) -> np.ndarray:
         while image is None:  # a pen too fine for a tiny digit can leave no ink: redraw it
             image = to_input(draw_alone(digits.images_nhw[index], label, rng))
         out[k] = image
+        report_drawn(on_drawn, k + 1, count)
     return out
 
 
-def redrawn_digits(count: int, seed: int, digits: Split) -> Split:
-    """`count` redrawn digits with their labels, drawn once and then read from the cache."""
-    images = cached_bank("redrawn-v1", count, seed, [digits], lambda: generate(count, seed, digits))
+def redrawn_digits(count: int, seed: int, digits: Split, on_drawn: DrawnFn | None = None) -> Split:
+    """`count` redrawn digits with their labels, drawn once and then read from the cache
+    (`on_drawn` hears of the drawing only when it happens)."""
+    images = cached_bank(
+        "redrawn-v1", count, seed, [digits], lambda: generate(count, seed, digits, on_drawn)
+    )
     return Split(images, digits.labels_n[chosen(count, seed, digits)].astype(np.uint8))

@@ -251,7 +251,9 @@ def _live_run_panel(training: bool, refused: str | None = None) -> None:
     records = _metrics_tail(run).read()
     info = progress(run, records)
     st.markdown(f"**{run.id}** — status: {info.state}")
-    if info.compiling:
+    if info.preparing is not None:
+        st.progress(info.preparing.fraction, text=info.preparing.describe())
+    elif info.compiling:
         st.info("Starting: loading data and compiling the training step…")
     st.progress(
         info.fraction,
