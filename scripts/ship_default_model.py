@@ -288,7 +288,10 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   per digit {prior["per_digit"]}, not a digit {prior["not_a_digit"]}, parting a component
   {prior["cut"]}, leaving a dot out {prior["skip_dot"]}, per stroke width of gap {prior["gap"]},
   at most {prior["max_gap"]} stroke widths between a digit's pieces, wide groups
-  {prior["wide"]} per unit of width/height above {prior["wide_from"]}.
+  {prior["wide"]} per unit of width/height above {prior["wide_from"]}. A reading whose digits
+  are all at least as sure as the "unsure" threshold beside a part read as "not a digit" is
+  answered with its best all-digit reading instead, marked unsure (two touching digits often
+  read as "not a digit" whole); the prior's search scores the readings without this step.
 - **"Unsure" threshold** {_pct(calibration["unsure_below"])}: the lowest calibrated confidence
   at which {_pct(calibration["min_declined"])} of the held-out non-digits get no confident
   digit (of {calibration["n_answers"]:,} held-out answers, drawings and non-digits). The

@@ -111,6 +111,37 @@ def test_not_a_digit_only_when_no_digit_reads_well() -> None:
     assert segment(ink(TWO_BARS[:1]), found, one_or_not(1e-4, 0.999)).labels == [NOT_A_DIGIT]
 
 
+def test_a_reading_mixing_digits_and_not_a_digit_keeps_the_best_reading_of_digits() -> None:
+    found = find_pieces(ink(TWO_BARS) >= 0.35)
+    reading = segment(ink(TWO_BARS), found, table((1, 0.99), (NOT_A_DIGIT, 0.9)))
+    assert reading.labels == [1, NOT_A_DIGIT] and reading.mixed
+    assert reading.digits_only is not None and reading.digits_only.labels == [1, 0]
+    assert reading.digits_only.groups == [[0], [1]] and not reading.digits_only.mixed
+    plain = segment(ink(TWO_BARS), found, table((1, 0.99), (7, 0.9)))
+    assert plain.labels == [1, 7] and not plain.mixed and plain.digits_only is None
+    declined = segment(ink(TWO_BARS), found, table((NOT_A_DIGIT, 0.99), (NOT_A_DIGIT, 0.9)))
+    assert declined.labels == [NOT_A_DIGIT] * 2 and declined.digits_only is None
+
+
+@pytest.mark.parametrize(("p_digit", "answer"), [(0.999, "1 0 unsure"), (0.5, "not a digit")])
+def test_sure_digits_beside_not_a_digit_are_read_anyway_unsure(
+    shipped_predictor: Predictor, monkeypatch: pytest.MonkeyPatch, p_digit: float, answer: str
+) -> None:
+    """Two digits that touch often read as "not a digit" whole: beside surely read digits,
+    the drawing is read as digits, marked unsure; beside an unsure digit it stays declined."""
+    scores = table((1, p_digit), (NOT_A_DIGIT, 0.97))
+    monkeypatch.setattr(shipped_predictor, "log_probabilities", scores)
+    prediction = shipped_predictor.predict(canvas(TWO_BARS))
+    if answer == "not a digit":
+        assert prediction.digits == "" and prediction.reason.startswith("not a digit")
+        return
+    assert prediction.digits == "10" and prediction.unsure and not prediction.not_a_digit
+    assert prediction.reason == (
+        "unsure: read as digits, though part of this drawing looks like no digit to the model "
+        "(97% sure): digits that touch, perhaps"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Reference drawings, read by the shipped model
 

@@ -224,14 +224,34 @@ class Predictor:
                 threshold=self.calibration.unsure_below, classes=self.classes,
             )  # fmt: skip
         reading = self._read(prepared) if prepared.pieces is not None else None
+        read_anyway = None
         if reading is not None:
+            reading, read_anyway = self._digits_anyway(reading)
             # A copy: the same preprocessing may be read by other models (`compare`).
             prepared = dataclasses.replace(prepared, digits=reading.crops, groups=reading.groups)
             log_p, labels = reading.log_probabilities, reading.labels
         else:
             log_p = self.log_probabilities(prepared.images_n28)
             labels = [int(row.argmax()) for row in log_p]
-        return self._prediction_of(prepared, np.exp(log_p), labels)
+        return self._prediction_of(prepared, np.exp(log_p), labels, read_anyway)
+
+    def _digits_anyway(self, reading: Reading) -> tuple[Reading, float | None]:
+        """The reading to answer with, and how sure the model was of "not a digit" when the
+        answer is digits read anyway. A drawing whose digits all read surely beside a part
+        read as "not a digit" is most often digits that touch (the model learned touching
+        digits as not one digit): it is read as digits, unsure, rather than declined whole.
+        Measured on the held-out sets (shipped model): strings read exactly 411 -> 419 of
+        500, and 3 of 1,000 non-digits get an unsure digit reading instead of "not a digit"."""
+        other = reading.digits_only
+        if other is None:
+            return reading, None
+        probs = np.exp(reading.log_probabilities)
+        sure = [probs[i, label] for i, label in enumerate(reading.labels) if label != NOT_A_DIGIT]
+        if min(sure) < self.calibration.unsure_below:
+            return reading, None
+        rejected = [probs[i, NOT_A_DIGIT] for i, label in enumerate(reading.labels)
+                    if label == NOT_A_DIGIT]  # fmt: skip
+        return other, float(max(rejected))
 
     def _read(self, prepared: PreprocessResult) -> Reading | None:
         assert prepared.pieces is not None
@@ -242,7 +262,11 @@ class Predictor:
         return segment(prepared.ink, prepared.pieces, self.log_probabilities, self.prior, known)
 
     def _prediction_of(
-        self, prepared: PreprocessResult, probs_nk: np.ndarray, labels: list[int]
+        self,
+        prepared: PreprocessResult,
+        probs_nk: np.ndarray,
+        labels: list[int],
+        read_anyway: float | None = None,
     ) -> Prediction:
         threshold = self.calibration.unsure_below
         per_digit = [
@@ -262,22 +286,27 @@ class Predictor:
                 classes=self.classes,
             )  # fmt: skip
         weakest = min(per_digit, key=lambda d: d.confidence)
-        unsure = weakest.confidence < threshold
+        unsure = weakest.confidence < threshold or read_anyway is not None
         return Prediction(
             label=per_digit[0].label if len(per_digit) == 1 else None,
             digits="".join(str(d.label) for d in per_digit),
             confidence=weakest.confidence,
             probabilities=weakest.probabilities,
             unsure=unsure,
-            reason=f"unsure: {_below(weakest.confidence, threshold)} threshold; it "
-            "may not be a digit, or is drawn in a way MNIST rarely shows"
-            if unsure
-            else "",
+            reason=_unsure_reason(weakest.confidence, threshold, read_anyway) if unsure else "",
             per_digit=per_digit,
             preprocessed=prepared,
             threshold=threshold,
             classes=self.classes,
         )
+
+
+def _unsure_reason(confidence: float, threshold: float, read_anyway: float | None) -> str:
+    if read_anyway is not None:
+        return (f"unsure: read as digits, though part of this drawing looks like no digit to "
+                f"the model ({read_anyway:.0%} sure): digits that touch, perhaps")  # fmt: skip
+    return (f"unsure: {_below(confidence, threshold)} threshold; it may not be a digit, or is "
+            "drawn in a way MNIST rarely shows")  # fmt: skip
 
 
 def _optional(value: Any) -> float | None:

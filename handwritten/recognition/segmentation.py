@@ -10,7 +10,9 @@ the highest total log-probability, minus a prior that prefers fewer, well-formed
 per digit, a cost for parting a connected component, a cost for leaving a dot out, and a cost
 for a group much wider than tall. With a model that has a "not a digit" class, a group may be
 read as not a digit too, at a further cost, so that ink is called "not a digit" only when no
-digit reading explains it reasonably well.
+digit reading explains it reasonably well. A reading that mixes digits with "not a digit" also
+keeps the best reading without it (`Reading.digits_only`): two digits that touch often read as
+"not a digit" whole, and the predictor may answer with the digits instead, marked unsure.
 """
 
 from __future__ import annotations
@@ -72,6 +74,16 @@ class Reading:
     log_probabilities: np.ndarray  # (len(groups), K)
     skipped: list[int]  # dots left out
     candidates: int  # how many groups were read to choose this one
+    # When this reading mixes digits with "not a digit": the best reading without "not a
+    # digit", from the same candidates (the predictor decides which to answer with).
+    digits_only: Reading | None = None
+
+    @property
+    def mixed(self) -> bool:
+        """Digits and "not a digit" side by side: often two digits that touch, which the
+        model learned to decline as one digit."""
+        rejected = [label == NOT_A_DIGIT for label in self.labels]
+        return any(rejected) and not all(rejected)
 
 
 def _horizontal_gap(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> int:
@@ -116,15 +128,18 @@ def _split_cost(found: Pieces, start: int, stop: int, prior: Prior) -> float:
     return 0.5 * prior.cut * len(inside & outside)
 
 
-def _run_score(found: Pieces, run: Run, log_p: np.ndarray, prior: Prior) -> tuple[float, int]:
-    """The best (score, class) of one run read as one digit or as not a digit."""
+def _run_score(
+    found: Pieces, run: Run, log_p: np.ndarray, prior: Prior, reject: bool
+) -> tuple[float, int]:
+    """The best (score, class) of one run read as one digit or (with `reject`) as not a
+    digit."""
     top, left, bottom, right = found.box_of(list(range(run.start, run.stop)))
     aspect = (right - left) / max(bottom - top, 1)
     shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * run.gaps
     cost = prior.per_digit + shape + _split_cost(found, run.start, run.stop, prior)
     digit = int(np.argmax(log_p[:10]))
     best = (float(log_p[digit]) - cost, digit)
-    if len(log_p) > NOT_A_DIGIT:
+    if reject and len(log_p) > NOT_A_DIGIT:
         against = prior.not_a_digit + prior.wide_not_a_digit * max(0.0, aspect - 1.0)
         rejected = float(log_p[NOT_A_DIGIT]) - cost - against
         if rejected > best[0]:
@@ -133,14 +148,14 @@ def _run_score(found: Pieces, run: Run, log_p: np.ndarray, prior: Prior) -> tupl
 
 
 def best_reading(
-    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior
+    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, *, reject: bool = True
 ) -> tuple[list[int], list[int], list[int]] | None:
     """The dynamic programme: (chosen run indices, their classes, skipped dots) of the best
     reading, left to right, using only the runs `prior` allows (so one set of candidates can
-    be re-scored under many priors when tuning)."""
+    be re-scored under many priors when tuning); without `reject`, every group is a digit."""
     pieces = found.pieces
     scored = {
-        (run.start, run.stop): (*_run_score(found, run, lp, prior), index)
+        (run.start, run.stop): (*_run_score(found, run, lp, prior, reject), index)
         for index, (run, lp) in enumerate(zip(runs, log_p, strict=True))
         if run.stop - run.start <= prior.max_pieces and run.widest <= prior.max_gap
     }
@@ -201,10 +216,23 @@ def segment(
         return None
     crops = candidate_crops(ink, found, runs, known)
     log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
-    reading = best_reading(found, runs, log_p, prior)
-    if reading is None:
+    reading = _reading(runs, crops, log_p, best_reading(found, runs, log_p, prior))
+    if reading is not None and reading.mixed:
+        reading.digits_only = _reading(
+            runs, crops, log_p, best_reading(found, runs, log_p, prior, reject=False)
+        )
+    return reading
+
+
+def _reading(
+    runs: list[Run],
+    crops: list[DigitCrop],
+    log_p: np.ndarray,
+    best: tuple[list[int], list[int], list[int]] | None,
+) -> Reading | None:
+    if best is None:
         return None
-    chosen, labels, skipped = reading
+    chosen, labels, skipped = best
     return Reading(
         groups=[list(range(runs[i].start, runs[i].stop)) for i in chosen],
         crops=[crops[i] for i in chosen],
