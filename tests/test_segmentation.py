@@ -136,6 +136,7 @@ def test_sure_digits_beside_not_a_digit_are_read_anyway_unsure(
         assert prediction.digits == "" and prediction.reason.startswith("not a digit")
         return
     assert prediction.digits == "10" and prediction.unsure and not prediction.not_a_digit
+    assert prediction.read_anyway == pytest.approx(0.97)
     assert prediction.reason == (
         "unsure: read as digits, though part of this drawing looks like no digit to the model "
         "(97% sure): digits that touch, perhaps"

@@ -340,8 +340,15 @@ def test_a_run_drawing_its_training_images_shows_how_far_it_got_and_can_be_stopp
         bars = [bar.proto for bar in at.get("progress")]
         assert bars[0].text.startswith("Drawing 12,000 training non-digits: 3,000 so far")
         assert bars[0].value == 25
+        assert len(bars) == 1, "no step bar before the steps begin"
         assert not any(i.value.startswith("Starting:") for i in at.info)
         button(at, "Stop training").click().run()
         assert run.stop_requested()
     finally:
         lock.release()
+    run.set_status("stopped", "stop requested while drawing the training non-digits")
+    at.session_state[state.LAST_RUN] = str(run.path)
+    at.run()
+    assert [s.value for s in at.success] == [
+        "The run stopped: stop requested while drawing the training non-digits."
+    ]

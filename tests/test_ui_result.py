@@ -50,3 +50,26 @@ def test_the_memo_is_bounded() -> None:
     assert predictor.calls == REMEMBERED + 3
     remembered_predict(memo, predictor, drawing(0))  # the oldest was dropped
     assert predictor.calls == REMEMBERED + 4
+
+
+def _show_a_reading(read_anyway: float | None) -> None:
+    from handwritten.recognition.predictor import Calibration, DigitPrediction, Prediction
+    from handwritten.ui.result import show_prediction
+
+    digits = [DigitPrediction(d, 0.99, [0.0] * 10, (0, 0, 28, 28)) for d in (3, 8)]
+    prediction = Prediction(label=None, digits="38", confidence=0.99, probabilities=[0.0] * 10,
+                            unsure=True, reason="unsure: …", per_digit=digits,
+                            read_anyway=read_anyway, classes=11)  # fmt: skip
+    show_prediction(prediction, calibration=Calibration())
+
+
+def test_digits_read_anyway_say_why_they_are_unsure_though_each_is_sure() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_show_a_reading, kwargs={"read_anyway": 0.97}).run()
+    assert [m.value for m in at.metric] == ["38"]
+    assert at.warning[0].value.startswith(
+        "Unsure: part of this drawing looks like no digit to the model (97% sure)"
+    )
+    plain = AppTest.from_function(_show_a_reading, kwargs={"read_anyway": None}).run()
+    assert plain.warning[0].value.startswith("Unsure: the model is only 99% confident")

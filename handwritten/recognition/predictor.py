@@ -119,6 +119,9 @@ class Prediction:
     per_digit: list[DigitPrediction] = field(default_factory=list)
     preprocessed: PreprocessResult | None = None
     not_a_digit: bool = False
+    # Digits read anyway beside a part read as "not a digit": how sure the model was of that
+    # part (the answer is then unsure however sure its digits are).
+    read_anyway: float | None = None
     threshold: float = UNSURE_BELOW  # the calibrated confidence below which it is "unsure"
     classes: int = 10  # the model's outputs: 11 when it can say "not a digit"
 
@@ -294,6 +297,7 @@ class Predictor:
             probabilities=weakest.probabilities,
             unsure=unsure,
             reason=_unsure_reason(weakest.confidence, threshold, read_anyway) if unsure else "",
+            read_anyway=read_anyway,
             per_digit=per_digit,
             preprocessed=prepared,
             threshold=threshold,

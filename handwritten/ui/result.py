@@ -113,7 +113,14 @@ def show_prediction(prediction: Prediction, *, calibration: Calibration) -> None
         st.info(f"Draw a digit to see the model's answer ({prediction.reason}).")
         return
     st.metric("Prediction", prediction.digits)
-    if prediction.unsure:
+    if prediction.read_anyway is not None:
+        st.warning(
+            f"Unsure: part of this drawing looks like no digit to the model "
+            f"({prediction.read_anyway:.0%} sure), so these digits are read anyway but not "
+            "vouched for. Digits that touch often read so: leave a little gap between them."
+        )
+        st.caption(threshold_sentence(calibration))
+    elif prediction.unsure:
         st.warning(
             f"Unsure: the model is only {prediction.confidence:.0%} confident. This may not be "
             "a digit, or it is written in a way MNIST rarely shows."

@@ -251,18 +251,19 @@ def _live_run_panel(training: bool, refused: str | None = None) -> None:
     records = _metrics_tail(run).read()
     info = progress(run, records)
     st.markdown(f"**{run.id}** — status: {info.state}")
-    if info.preparing is not None:
+    if info.preparing is not None:  # the steps have not begun: their bar would say nothing
         st.progress(info.preparing.fraction, text=info.preparing.describe())
-    elif info.compiling:
-        st.info("Starting: loading data and compiling the training step…")
-    st.progress(
-        info.fraction,
-        text=(
-            f"epoch {info.epoch:.2f} / {info.epochs} · step {info.step} / {info.total_steps} · "
-            f"elapsed {_duration(info.elapsed)} · ETA {_duration(info.eta_seconds)} · "
-            f"{info.images_per_second:,.0f} images/s · {info.device or 'device: starting'}"
-        ),
-    )
+    else:
+        if info.compiling:
+            st.info("Starting: loading data and compiling the training step…")
+        st.progress(
+            info.fraction,
+            text=(
+                f"epoch {info.epoch:.2f} / {info.epochs} · step {info.step} / {info.total_steps} · "
+                f"elapsed {_duration(info.elapsed)} · ETA {_duration(info.eta_seconds)} · "
+                f"{info.images_per_second:,.0f} images/s · {info.device or 'device: starting'}"
+            ),
+        )
     if records:
         st.plotly_chart(training_curves({run.id: records}), key="live_curves")
     _run_outcome(run, info)
@@ -280,8 +281,8 @@ def _run_outcome(run: RunDir, info: Progress) -> None:
     elif info.state == "failed":
         st.error(f"The run failed: {info.reason}")
     elif info.state in ("stopped", "finished", "interrupted"):
-        accuracy = (
-            f" — test accuracy {info.test_accuracy:.2%}" if info.test_accuracy is not None else ""
-        )
-        st.success(f"The run {info.state}{accuracy}.")
+        if info.test_accuracy is not None:
+            st.success(f"The run {info.state} — test accuracy {info.test_accuracy:.2%}.")
+        else:  # it ended before any evaluation: say where (a stop while drawing, say)
+            st.success(f"The run {info.state}{': ' + info.reason if info.reason else ''}.")
         _finetune_figures(run)
