@@ -17,6 +17,7 @@ A run lives in ``$HANDWRITTEN_HOME/runs/<id>/``:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -135,6 +136,19 @@ class RunDir:
         kept = {k: v for k, v in previous.items() if k in ("device", "total_steps")}
         value = {"state": state, "reason": reason, "pid": os.getpid(), "updated": time.time()}
         atomic_write_json(self.path / self.STATUS, kept | value | extra)
+
+    def record_failure(self, exc: BaseException, previous: dict[str, Any] | None) -> None:
+        """Mark the run failed; a resumption that never started puts back the status it had
+        (`previous`: its first cause), noting why it could not resume. Best effort: on a full
+        disk this write fails too, and must not hide the cause (the run then reads as
+        interrupted, and resumes)."""
+        cause = f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(OSError):
+            if previous and previous.get("state") in STATES:
+                self.set_status(previous["state"], str(previous.get("reason", "")),
+                                resume_error=cause)  # fmt: skip
+            else:
+                self.set_status("failed", cause)
 
     def status(self) -> dict[str, Any]:
         path = self.path / self.STATUS

@@ -8,10 +8,8 @@ run is a `_Run`; what moves is a `_Tracker`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +30,14 @@ from handwritten.models.checkpoint import (
 from handwritten.models.inference import infer
 from handwritten.runtime.device import describe_device, enable_compile_cache
 from handwritten.runtime.distributed import Placement, to_host
-from handwritten.storage.runs import STATES, RunDir
+from handwritten.storage.runs import RunDir
 from handwritten.training.config import TrainConfig
-from handwritten.training.negatives import training_split
+from handwritten.training.preparation import ProgressFn, StoppedBeforeTraining, prepare
 from handwritten.training.snapshots import is_snapshot_step, save_snapshot, snapshot_path
 from handwritten.training.step import StepSpec, TrainState, prepare_step, train_step
 from handwritten.training.stopping import StopSignal
 
-ProgressFn = Callable[[dict[str, Any]], None]
+__all__ = ["ProgressFn", "RunResult", "fit"]
 
 
 @dataclass
@@ -125,8 +123,8 @@ def fit(
 ) -> RunResult:
     """Train `config` on `train`, evaluate on `test` each epoch, record everything in `run`.
 
-    Honours `stop` between steps (the last checkpoint stays valid) and ends a run whose loss
-    becomes NaN or infinite as "diverged". Exceptions mark the run "failed" and propagate.
+    Honours `stop` while generated images are drawn and between steps (the last checkpoint
+    stays valid); a NaN or infinite loss ends it "diverged"; exceptions mark it "failed".
     With `resume`, training continues from the run's checkpoint (weights, optimizer state) at
     the step it was taken; metrics logged after it are dropped, the rest appended to. With
     `init_from` (a checkpoint of the same architecture), training starts from its weights.
@@ -142,15 +140,10 @@ def fit(
     if not resume:
         run.write_config(config.to_dict())
     stop = stop if stop is not None else StopSignal(run)  # a StopSignal is falsy until set
-    try:
-        with stop.handling_signals():
-            train = _prepare(config, run, train, stop, on_progress)
-    except _StoppedPreparingError as stopped:
-        return _stopped_before_training(config, run, f"{stop.reason} while drawing the {stopped}")
-    except BaseException as exc:
-        _record_failure(run, exc, previous)
-        raise
-    train, test = train.subset(config.train_subset), test.subset(config.test_subset)
+    prepared = prepare(config, run, train, stop, on_progress, previous)
+    if isinstance(prepared, StoppedBeforeTraining):
+        return RunResult(run, "stopped", prepared.reason, prepared.summary)
+    train, test = prepared.subset(config.train_subset), test.subset(config.test_subset)
     if not resume:
         origin = {"init_from": str(init_from)} if init_from else {}
         sizes = {"n_train": len(train), "n_test": len(test), "n_heldout": config.heldout,
@@ -165,67 +158,15 @@ def fit(
             init_from, keep_meta or {},
         )  # fmt: skip
     except BaseException as exc:
-        _record_failure(run, exc, previous)
+        run.record_failure(exc, previous)
         raise
     try:
         with session.stop.handling_signals():
             state = _train_epochs(session, tracker, state)
         return _finish(session, tracker, state)
     except BaseException as exc:
-        _record_failure(run, exc, None)
+        run.record_failure(exc, None)
         raise
-
-
-class _StoppedPreparingError(Exception):
-    """Raised from inside a bank's drawing when the run is asked to stop; says what was drawn."""
-
-
-def _prepare(
-    config: TrainConfig,
-    run: RunDir,
-    train: Split,
-    stop: StopSignal,
-    on_progress: ProgressFn | None,
-) -> Split:
-    """The training split. A bank drawn rather than read from the cache (a first run: a
-    minute or more on a busy CPU) is reported in the status, so the dashboard and the CLI
-    show how far it got, and a stop asked meanwhile ends the run there."""
-
-    def report(what: str, done: int, total: int) -> None:
-        if stop:
-            raise _StoppedPreparingError(what)
-        preparing = {"what": what, "done": done, "total": total}
-        run.set_status("running", "preparing", preparing=preparing)
-        if on_progress:
-            on_progress({"kind": "preparing", **preparing})
-
-    return training_split(
-        train, config.heldout, config.negatives, config.seed, config.redrawn, report
-    )
-
-
-def _stopped_before_training(config: TrainConfig, run: RunDir, reason: str) -> RunResult:
-    """A run stopped before its first step: no weights to keep, nothing to evaluate; what was
-    drawn so far is dropped (a bank is cached whole or not at all)."""
-    summary: dict[str, Any] = {
-        "arch": config.arch, "state": "stopped", "steps": 0, "epochs_completed": 0,
-        "epoch_test_accuracy": [],
-    }  # fmt: skip
-    run.write_summary(summary)
-    run.set_status("stopped", reason)
-    return RunResult(run, "stopped", reason, summary)
-
-
-def _record_failure(run: RunDir, exc: BaseException, previous: dict[str, Any] | None) -> None:
-    """Mark the run failed; a resumption that never started puts back the status it had (its
-    first cause), noting why it could not resume. Best effort: on a full disk this write fails
-    too, and must not hide the cause (the run then reads as interrupted, and resumes)."""
-    cause = f"{type(exc).__name__}: {exc}"
-    with contextlib.suppress(OSError):
-        if previous and previous.get("state") in STATES:
-            run.set_status(previous["state"], str(previous.get("reason", "")), resume_error=cause)
-        else:
-            run.set_status("failed", cause)
 
 
 def _initialise(
