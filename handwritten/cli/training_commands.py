@@ -80,11 +80,12 @@ def _progress_bar(label: str, quiet: bool) -> tuple[Any, Any]:
 
     bar = tqdm(total=None, desc=label, unit="step", file=sys.stderr, disable=quiet)
 
-    shown: list[tuple[str, int]] = []  # what the bar counts now (a disabled bar keeps no desc)
+    counting: list[tuple[str, int]] = [(label, -1)]  # what the bar counts now (a disabled
+    # bar keeps no desc to compare with)
 
     def show(desc: str, unit: str, total: int) -> None:
-        if shown[-1:] != [(desc, total)]:
-            shown.append((desc, total))
+        if counting[0] != (desc, total):
+            counting[0] = (desc, total)
             bar.reset(total=total)
             bar.set_description(desc, refresh=False)
             bar.unit = unit

@@ -113,18 +113,8 @@ def show_prediction(prediction: Prediction, *, calibration: Calibration) -> None
         st.info(f"Draw a digit to see the model's answer ({prediction.reason}).")
         return
     st.metric("Prediction", prediction.digits)
-    if prediction.read_anyway is not None:
-        st.warning(
-            f"Unsure: part of this drawing looks like no digit to the model "
-            f"({prediction.read_anyway:.0%} sure), so these digits are read anyway but not "
-            "vouched for. Digits that touch often read so: leave a little gap between them."
-        )
-        st.caption(threshold_sentence(calibration))
-    elif prediction.unsure:
-        st.warning(
-            f"Unsure: the model is only {prediction.confidence:.0%} confident. This may not be "
-            "a digit, or it is written in a way MNIST rarely shows."
-        )
+    if prediction.unsure:
+        st.warning(_why_unsure(prediction))
         st.caption(threshold_sentence(calibration))
     else:
         st.caption(f"Confidence {prediction.confidence:.1%} (calibrated)")
@@ -147,6 +137,19 @@ def show_prediction(prediction: Prediction, *, calibration: Calibration) -> None
                     digit.probabilities, f"digit {index + 1}", not_a_digit=open_set
                 )
             )
+
+
+def _why_unsure(prediction: Prediction) -> str:
+    if prediction.read_anyway is not None:  # each digit sure, beside a part that is no digit
+        return (
+            f"Unsure: part of this drawing looks like no digit to the model "
+            f"({prediction.read_anyway:.0%} sure), so these digits are read anyway but not "
+            "vouched for. Digits that touch often read so: leave a little gap between them."
+        )
+    return (
+        f"Unsure: the model is only {prediction.confidence:.0%} confident. This may not be "
+        "a digit, or it is written in a way MNIST rarely shows."
+    )
 
 
 def _reading_labels(prediction: Prediction) -> list[str]:
