@@ -79,10 +79,12 @@ def reference_inputs() -> Iterator[tuple[str, np.ndarray]]:
 
 
 def _crops(result: PreprocessResult) -> np.ndarray:
-    """Every candidate digit segmentation would read (default prior), as model inputs."""
+    """Every candidate digit segmentation would read, as model inputs: at most five pieces a
+    digit, the candidate limit when the recording was made (it checks the crops, not which
+    candidates a prior asks for)."""
     if result.pieces is None:
         return np.zeros((0, 28, 28), np.float32)
-    runs = candidate_runs(result.pieces, Prior())
+    runs = candidate_runs(result.pieces, Prior(max_parts=5))
     crops = candidate_crops(result.ink, result.pieces, runs)
     return np.stack([c.centred for c in crops]) if crops else np.zeros((0, 28, 28), np.float32)
 

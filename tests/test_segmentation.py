@@ -7,9 +7,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from handwritten.data.pieces import find_pieces
+from handwritten.data.pieces import Piece, Pieces, find_pieces
 from handwritten.recognition.predictor import Predictor
-from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, candidate_runs, segment
+from handwritten.recognition.segmentation import (
+    NOT_A_DIGIT,
+    Prior,
+    best_reading,
+    candidate_runs,
+    segment,
+)
 
 Strokes = list[list[tuple[int, int]]]
 
@@ -83,6 +89,50 @@ def test_the_grouping_the_model_reads_best_wins() -> None:
     assert [(r.start, r.stop) for r in candidate_runs(found, Prior())] == [(0, 1), (0, 2), (1, 2)]
     reading = segment(ink(close_bars), found, table((1, 0.99), (4, 0.05), (1, 0.99)))
     assert reading is not None and reading.labels == [1, 1]
+
+
+def pieces(*boxes: tuple[int, int, int, int], components: list[int] | None = None) -> Pieces:
+    """Hand-made pieces (boxes top, left, bottom, right; left to right) of a 10 px brush."""
+    components = components or list(range(1, len(boxes) + 1))
+    made = [
+        Piece(i + 1, box, 100, (box[1] + box[3]) / 2, False, cut=i > 0 and c == components[i - 1],
+              component=c)
+        for i, (box, c) in enumerate(zip(boxes, components, strict=True))
+    ]  # fmt: skip
+    return Pieces(np.zeros((320, 320), np.int32), made, stroke_width=10.0)
+
+
+def test_the_parts_of_a_cut_stroke_count_once_towards_a_digits_strokes() -> None:
+    """A 5 in two strokes whose body is cut in five places where digits might touch is seven
+    pieces: still one candidate digit, though no digit holds more than five strokes."""
+    hat = (40, 120, 60, 200)
+    body = [(70, 100 + 20 * k, 250, 120 + 20 * k) for k in range(6)]
+    found = pieces(body[0], hat, *body[1:], components=[1, 2, 1, 1, 1, 1, 1])
+    runs = {(r.start, r.stop): r for r in candidate_runs(found, Prior())}
+    assert (0, 7) in runs and runs[(0, 7)].components == 2
+    assert (0, 7) not in {(r.start, r.stop) for r in candidate_runs(found, Prior(max_parts=5))}
+    strokes = pieces(*body)  # six strokes side by side, touching
+    assert max(r.stop - r.start for r in candidate_runs(strokes, Prior())) == 5
+
+
+def test_neighbouring_groups_that_share_columns_are_charged_for_it() -> None:
+    """Two middling digits beat a poorly read whole; once they share columns (a hat above a
+    body) the overlap cost makes the whole the better reading, and it leaves digits side by
+    side alone."""
+    log_p = np.log(np.full((3, 11), 1e-3))
+    log_p[0, 7], log_p[1, 5], log_p[2, 1] = np.log(0.9), np.log(0.1), np.log(0.9)
+    stacked = pieces((40, 110, 100, 170), (120, 110, 250, 190))
+    beside = pieces((40, 100, 250, 150), (40, 160, 250, 210))
+    for found in (stacked, beside):
+        runs = candidate_runs(found, Prior())
+        assert [(r.start, r.stop) for r in runs] == [(0, 1), (0, 2), (1, 2)]
+    reading = best_reading(stacked, candidate_runs(stacked, Prior()), log_p, Prior())
+    assert reading is not None and reading[1] == [7, 1]
+    charged = Prior(overlap=2.0)
+    reading = best_reading(stacked, candidate_runs(stacked, charged), log_p, charged)
+    assert reading is not None and reading[1] == [5]
+    reading = best_reading(beside, candidate_runs(beside, charged), log_p, charged)
+    assert reading is not None and reading[1] == [7, 1]
 
 
 def test_a_stray_dot_is_left_out() -> None:

@@ -29,7 +29,7 @@ from handwritten.recognition.segmentation import (
     candidate_runs,
 )
 
-LOOSEST = Prior(max_gap=2.5, max_pieces=5)
+LOOSEST = Prior(max_gap=2.5, max_components=5, max_parts=10)
 GRID: dict[str, tuple[float, ...]] = {
     "per_digit": (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
     "not_a_digit": (0.0, 1.0, 2.0, 3.0, 4.0, 6.0),
@@ -39,6 +39,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "gap": (0.0, 0.5, 1.0, 2.0, 3.0),
     "max_gap": (0.75, 1.0, 1.5, 2.0, 2.5),
     "wide": (0.0, 1.0, 2.0, 4.0),
+    "overlap": (0.0, 0.5, 1.0, 2.0, 4.0),
 }
 
 
@@ -101,4 +102,5 @@ def tune(cases: list[Case], start: Prior = LOOSEST, passes: int = 2) -> tuple[Pr
                 figures = score(cases, candidate)
                 if figures["objective"] > best_figures["objective"] + 1e-9:
                     best, best_figures = candidate, figures
-    return dataclasses.replace(best, max_pieces=LOOSEST.max_pieces), best_figures
+    limits = {"max_components": LOOSEST.max_components, "max_parts": LOOSEST.max_parts}
+    return dataclasses.replace(best, **limits), best_figures

@@ -49,7 +49,11 @@ class Prior:
     wide: float = 2.0  # per unit of width / height above `wide_from`
     wide_from: float = 1.3
     gap: float = 1.0  # per stroke width of side-by-side gap inside one digit
-    max_pieces: int = 5  # pieces in one digit at most
+    # two neighbouring groups sharing columns, per share of the narrower one's width (people
+    # write digits side by side: a 5's hat or a 4's stroke overlaps its own digit)
+    overlap: float = 0.0
+    max_components: int = 5  # connected strokes in one digit at most (a cut one counts once)
+    max_parts: int = 10  # pieces (the parts of cut strokes each count) in one digit at most
     max_gap: float = 1.5  # stroke widths between a digit's pieces (side by side) at most
     max_candidates: int = 256  # beyond this many candidate groups, read the geometric groups
 
@@ -98,25 +102,30 @@ class Run:
     stop: int
     gaps: float  # their sum
     widest: float  # the largest one
+    components: int = 1  # how many connected strokes (whole or in part) it holds
 
 
 def candidate_runs(found: Pieces, prior: Prior) -> list[Run]:
     """Runs [start, stop) of pieces (in left-to-right order) that may form one digit: each
     next piece at most `max_gap` stroke widths beside the run so far (a 5's hat, a 4's bar or
-    a 7's bar overlap their digit's columns; neighbouring digits usually stand further apart)."""
+    a 7's bar overlap their digit's columns; neighbouring digits usually stand further apart).
+    The parts of a stroke cut where digits may touch count as one stroke towards
+    `max_components`: a 5 in two strokes, its body cut in three places, is five pieces."""
     runs = []
     width = max(found.stroke_width, 1.0)
     for start in range(len(found.pieces)):
         box, gaps, widest = found.pieces[start].box, 0.0, 0.0
-        for stop in range(start + 1, min(start + prior.max_pieces, len(found.pieces)) + 1):
-            piece = found.pieces[stop - 1].box
-            gap = _horizontal_gap(box, piece) / width
-            if gap > prior.max_gap:
+        components: set[int] = set()
+        for stop in range(start + 1, min(start + prior.max_parts, len(found.pieces)) + 1):
+            piece = found.pieces[stop - 1]
+            gap = _horizontal_gap(box, piece.box) / width
+            components.add(piece.component)
+            if gap > prior.max_gap or len(components) > prior.max_components:
                 break
             gaps, widest = gaps + gap, max(widest, gap)
-            box = (min(box[0], piece[0]), min(box[1], piece[1]),
-                   max(box[2], piece[2]), max(box[3], piece[3]))  # fmt: skip
-            runs.append(Run(start, stop, gaps, widest))
+            box = (min(box[0], piece.box[0]), min(box[1], piece.box[1]),
+                   max(box[2], piece.box[2]), max(box[3], piece.box[3]))  # fmt: skip
+            runs.append(Run(start, stop, gaps, widest, len(components)))
     return runs
 
 
@@ -147,41 +156,72 @@ def _run_score(
     return best
 
 
+def _overlap(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> float:
+    """How much of the narrower of two groups lies in the other's columns (0 to 1)."""
+    shared = min(box[3], other[3]) - max(box[1], other[1])
+    narrower = min(box[3] - box[1], other[3] - other[1])
+    return max(0.0, shared / max(narrower, 1))
+
+
+def _allowed(
+    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, reject: bool
+) -> dict[int, list[tuple[int, float, int]]]:
+    """The runs `prior` allows, by first piece: (run index, score, class)."""
+    starting: dict[int, list[tuple[int, float, int]]] = {}
+    for index, (run, lp) in enumerate(zip(runs, log_p, strict=True)):
+        if (
+            run.components <= prior.max_components
+            and run.stop - run.start <= prior.max_parts
+            and run.widest <= prior.max_gap
+        ):
+            score, label = _run_score(found, run, lp, prior, reject)
+            starting.setdefault(run.start, []).append((index, score, label))
+    return starting
+
+
 def best_reading(
     found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, *, reject: bool = True
 ) -> tuple[list[int], list[int], list[int]] | None:
     """The dynamic programme: (chosen run indices, their classes, skipped dots) of the best
     reading, left to right, using only the runs `prior` allows (so one set of candidates can
-    be re-scored under many priors when tuning); without `reject`, every group is a digit."""
+    be re-scored under many priors when tuning); without `reject`, every group is a digit.
+    A state is how many pieces are read and the last group chosen, so that two neighbouring
+    groups can be charged for sharing columns (`Prior.overlap`)."""
     pieces = found.pieces
-    scored = {
-        (run.start, run.stop): (*_run_score(found, run, lp, prior, reject), index)
-        for index, (run, lp) in enumerate(zip(runs, log_p, strict=True))
-        if run.stop - run.start <= prior.max_pieces and run.widest <= prior.max_gap
-    }
-    all_dots = all(p.dot for p in pieces)
-    best = [0.0] + [-np.inf] * len(pieces)
-    back: list[tuple[int, int] | None] = [None] * (len(pieces) + 1)  # (start, run index or -1)
-    for stop in range(1, len(pieces) + 1):
-        if pieces[stop - 1].dot and not all_dots and best[stop - 1] - prior.skip_dot > best[stop]:
-            best[stop], back[stop] = best[stop - 1] - prior.skip_dot, (stop - 1, -1)
-        for start in range(max(0, stop - prior.max_pieces), stop):
-            entry = scored.get((start, stop))
-            if entry is not None and best[start] + entry[0] > best[stop]:
-                best[stop], back[stop] = best[start] + entry[0], (start, entry[2])
+    starting = _allowed(found, runs, log_p, prior, reject)
+    boxes = {i: found.box_of(list(range(runs[i].start, runs[i].stop)))
+             for options in starting.values() for i, _, _ in options}  # fmt: skip
+    can_skip = [p.dot and not all(q.dot for q in pieces) for p in pieces]
+    # best[position][last group or -1] = (score, the state before, the group taken or -1)
+    State = tuple[float, tuple[int, int], int]
+    best: list[dict[int, State]] = [{} for _ in range(len(pieces) + 1)]
+    best[0][-1] = (0.0, (0, -1), -1)
+
+    def offer(position: int, last: int, score: float, before: tuple[int, int], taken: int) -> None:
+        if last not in best[position] or score > best[position][last][0]:
+            best[position][last] = (score, before, taken)
+
+    for position in range(len(pieces)):
+        for last, (score, _, _) in list(best[position].items()):
+            if can_skip[position]:
+                offer(position + 1, last, score - prior.skip_dot, (position, last), -1)
+            for index, run_score, _ in starting.get(position, []):
+                shared = _overlap(boxes[last], boxes[index]) if last >= 0 else 0.0
+                total = score + run_score - prior.overlap * shared
+                offer(runs[index].stop, index, total, (position, last), index)
+    ends = best[len(pieces)]
+    if not ends:  # cannot happen while every single piece is a run
+        return None
+    classes = {i: label for options in starting.values() for i, _, label in options}
     chosen, labels, skipped = [], [], []
-    stop = len(pieces)
-    while stop > 0:
-        step = back[stop]
-        if step is None:  # cannot happen while every single piece is a run
-            return None
-        start, index = step
-        if index < 0:
-            skipped.append(stop - 1)
+    position, last = len(pieces), max(ends, key=lambda k: ends[k][0])
+    while position > 0:
+        _, (position, last), taken = best[position][last]
+        if taken < 0:
+            skipped.append(position)
         else:
-            chosen.append(index)
-            labels.append(scored[(start, stop)][1])
-        stop = start
+            chosen.append(taken)
+            labels.append(classes[taken])
     return chosen[::-1], labels[::-1], sorted(skipped)
 
 
