@@ -9,7 +9,7 @@ import pytest
 
 from handwritten.cli import main
 from handwritten.data.mnist import DataError, load_split
-from handwritten.evaluation.realistic import score_set
+from handwritten.evaluation.realistic import iter_set, score_set
 from handwritten.models.store import load_model
 from handwritten.recognition.predictor import Predictor
 
@@ -56,6 +56,23 @@ def test_shipped_model_realistic_figures_hold_on_their_first_items(name: str) ->
     report = score_set(Predictor.load("default"), name, limit=SUBSETS[name])
     slack = max(0.01, 3 * (recorded * (1 - recorded) / SUBSETS[name]) ** 0.5)
     assert report.figures[FIGURE[name]] >= recorded - slack, (report.figures, recorded)
+
+
+# Held-out canvas drawings (MNIST training digits, the realistic pen) whose strokes are cut
+# into 6 to 10 pieces where digits might touch: read as two digits while a digit could hold
+# five pieces at most ("57", "15", "55", "22"), now whole and confidently.
+CUT_IN_MANY_PIECES = {42: ("5", 6), 233: ("5", 8), 305: ("5", 10), 857: ("2", 8)}
+
+
+def test_a_digit_cut_in_many_pieces_is_read_whole() -> None:
+    predictor = Predictor.load("default")
+    items = list(iter_set("canvas", "heldout", limit=max(CUT_IN_MANY_PIECES) + 1))
+    for index, (digit, pieces) in CUT_IN_MANY_PIECES.items():
+        prediction = predictor.predict(items[index].image)
+        assert items[index].expected == digit
+        assert prediction.preprocessed is not None and prediction.preprocessed.pieces is not None
+        assert len(prediction.preprocessed.pieces.pieces) == pieces
+        assert prediction.digits == digit and not prediction.unsure, (index, prediction.reason)
 
 
 def test_fast_preset_reaches_99_percent_in_one_epoch(tmp_path: Path, capsys) -> None:
