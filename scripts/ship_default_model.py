@@ -214,7 +214,8 @@ TARGETS = (  # issue 13's targets: (what, where in the figures, at least or at m
 
 def against_targets(figures: dict[str, Any]) -> str:
     """Which of issue 13's targets the figures above meet, written from the figures."""
-    met, missed = [], []
+    met: list[str] = []
+    missed: list[str] = []
     for what, (group, key), sense, target in TARGETS:
         value = float(figures[group][key])
         ok = value >= target if sense == ">=" else value <= target
