@@ -2,8 +2,9 @@
 
 For each drawing of `handwritten.evaluation.latency.DRAWINGS` (one digit, a 5 with a detached
 hat, "47", "2026"; brush 18) it prints the median warm milliseconds of `preprocess` alone and
-of `preprocess` plus the 28x28 crop of every candidate digit that segmentation by recognition
-reads (the model's forward pass excluded: `handwritten evaluate --set latency` times the whole
+of `preprocess` plus the 28x28 crop of every other candidate digit that segmentation by
+recognition reads (the groups preprocessing already cropped are reused, as the predictor
+does; the model's forward pass excluded: `handwritten evaluate --set latency` times the whole
 predict). With `--versus-dir DIR` the same measurement runs from another checkout (e.g.
 `git worktree add /tmp/before COMMIT`) in alternate processes, and the ratios are printed:
 
@@ -25,7 +26,8 @@ HERE = Path(__file__).resolve()
 
 
 # The measurement uses only what the pipeline had before it was made fast (`preprocess`,
-# `candidate_runs`, `crop_group`), so the same script runs from either checkout.
+# `candidate_runs`, `crop_group`, the shipped predictor's prior), so the same script runs from
+# either checkout.
 def _median_ms(run, repeats: int) -> float:
     run()
     times = []
@@ -41,13 +43,20 @@ def measure(repeats: int) -> dict[str, float]:
     from handwritten.data.pieces import crop_group
     from handwritten.data.preprocess import preprocess
     from handwritten.evaluation.latency import DRAWINGS, drawing
-    from handwritten.recognition.segmentation import Prior, candidate_runs
+    from handwritten.recognition.predictor import Predictor
+    from handwritten.recognition.segmentation import candidate_runs
+
+    prior = Predictor.load("default").prior  # the shipped model's candidate limits
 
     def with_hypotheses(image) -> None:
         result = preprocess(image)
         assert result.pieces is not None
-        for run in candidate_runs(result.pieces, Prior()):
-            crop_group(result.ink, result.pieces, list(range(run.start, run.stop)))
+        # As the predictor does: the groups preprocessing cropped are not cropped again.
+        known = {tuple(sorted(g)) for g in result.groups}
+        for run in candidate_runs(result.pieces, prior):
+            members = tuple(range(run.start, run.stop))
+            if members not in known:
+                crop_group(result.ink, result.pieces, list(members))
 
     figures = {}
     for name, strokes in DRAWINGS.items():
