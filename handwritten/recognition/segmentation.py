@@ -102,7 +102,8 @@ class Run:
     stop: int
     gaps: float  # their sum
     widest: float  # the largest one
-    components: int = 1  # how many connected strokes (whole or in part) it holds
+    components: int  # how many connected strokes (whole or in part) it holds
+    box: tuple[int, int, int, int]  # (top, left, bottom, right) around all its pieces
 
 
 def candidate_runs(found: Pieces, prior: Prior) -> list[Run]:
@@ -125,7 +126,7 @@ def candidate_runs(found: Pieces, prior: Prior) -> list[Run]:
             gaps, widest = gaps + gap, max(widest, gap)
             box = (min(box[0], piece.box[0]), min(box[1], piece.box[1]),
                    max(box[2], piece.box[2]), max(box[3], piece.box[3]))  # fmt: skip
-            runs.append(Run(start, stop, gaps, widest, len(components)))
+            runs.append(Run(start, stop, gaps, widest, len(components), box))
     return runs
 
 
@@ -142,7 +143,7 @@ def _run_score(
 ) -> tuple[float, int]:
     """The best (score, class) of one run read as one digit or (with `reject`) as not a
     digit."""
-    top, left, bottom, right = found.box_of(list(range(run.start, run.stop)))
+    top, left, bottom, right = run.box
     aspect = (right - left) / max(bottom - top, 1)
     shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * run.gaps
     cost = prior.per_digit + shape + _split_cost(found, run.start, run.stop, prior)
@@ -189,9 +190,8 @@ def best_reading(
     groups can be charged for sharing columns (`Prior.overlap`)."""
     pieces = found.pieces
     starting = _allowed(found, runs, log_p, prior, reject)
-    boxes = {i: found.box_of(list(range(runs[i].start, runs[i].stop)))
-             for options in starting.values() for i, _, _ in options}  # fmt: skip
-    can_skip = [p.dot and not all(q.dot for q in pieces) for p in pieces]
+    all_dots = all(p.dot for p in pieces)
+    can_skip = [p.dot and not all_dots for p in pieces]
     # best[position][last group or -1] = (score, the state before, the group taken or -1)
     State = tuple[float, tuple[int, int], int]
     best: list[dict[int, State]] = [{} for _ in range(len(pieces) + 1)]
@@ -206,7 +206,7 @@ def best_reading(
             if can_skip[position]:
                 offer(position + 1, last, score - prior.skip_dot, (position, last), -1)
             for index, run_score, _ in starting.get(position, []):
-                shared = _overlap(boxes[last], boxes[index]) if last >= 0 else 0.0
+                shared = _overlap(runs[last].box, runs[index].box) if last >= 0 else 0.0
                 total = score + run_score - prior.overlap * shared
                 offer(runs[index].stop, index, total, (position, last), index)
     ends = best[len(pieces)]
