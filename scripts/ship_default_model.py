@@ -35,7 +35,7 @@ from handwritten.models.store import SHIPPED_CHECKPOINT
 from handwritten.recognition.predictor import Predictor
 from handwritten.storage.files import atomic_write_bytes
 from handwritten.storage.runs import RunDir
-from handwritten.training import negatives
+from handwritten.training import negatives, redrawn
 
 CARD = SHIPPED_CHECKPOINT.parent / "MODEL_CARD.md"
 
@@ -259,7 +259,9 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
 - **Redrawn digits** ({config.get("redrawn", 0):,} images, `handwritten/training/redrawn.py`):
   MNIST training digits (never the held-out part) redrawn by the realistic sets' pen, a round
   brush 5–40 px wide at any size, slanted, tall and narrow, with detached parts and broken
-  strokes, normalised as a drawing's chosen grouping is and trained on with their labels. The
+  strokes, normalised as a drawing's chosen grouping is and trained on with their labels;
+  {redrawn.PARTED:.0%} of them are drawn touching a neighbour, as in a string, and parted from
+  it where segmentation parts touching digits (a digit with a nub of its neighbour). The
   realistic sets below are drawn by the same pen from *other* digits (held-out and MNIST test),
   so their figures say how well drawings in this pen's style are read; other hands and other
   apps draw differently.
@@ -288,12 +290,14 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   {calibration["n_logits"]:,} held-out logits; held-out ECE
   {_pct(calibration["heldout_ece_before"])} before, {_pct(calibration["heldout_ece_after"])} after.
 - **Segmentation prior** (coordinate search on held-out drawings, strings and non-digits):
-  per digit {prior["per_digit"]}, not a digit {prior["not_a_digit"]}, parting a component
-  {prior["cut"]}, leaving a dot out {prior["skip_dot"]}, per stroke width of gap {prior["gap"]},
-  at most {prior["max_gap"]} stroke widths between a digit's pieces, wide groups
-  {prior["wide"]} per unit of width/height above {prior["wide_from"]}, two neighbouring groups
-  sharing columns {prior["overlap"]} per share of the narrower one's width; a digit holds at
-  most {prior["max_components"]} strokes and {prior["max_parts"]} pieces (the parts of a stroke
+  each group's log-probability weighed {prior.get("sharpness", 1.0)} times against the costs
+  (a group read weakly loses more than its cost saves), per digit {prior["per_digit"]}, not a
+  digit {prior["not_a_digit"]}, parting a component {prior["cut"]}, leaving a dot out
+  {prior["skip_dot"]}, per stroke width of gap {prior["gap"]}, at most {prior["max_gap"]}
+  stroke widths between a digit's pieces, wide groups {prior["wide"]} per unit of
+  width/height above {prior["wide_from"]}, two neighbouring groups sharing columns
+  {prior["overlap"]} per share of the narrower one's width; a digit holds at most
+  {prior["max_components"]} strokes and {prior["max_parts"]} pieces (the parts of a stroke
   cut where digits may touch count once as a stroke, each as a piece). A reading whose digits
   are all at least as sure as the "unsure" threshold beside a part read as "not a digit" is
   answered with its best all-digit reading instead, marked unsure (two touching digits often

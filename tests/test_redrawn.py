@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from handwritten.data.mnist import Split
-from handwritten.data.rendering import draw_alone, random_pen
+from handwritten.data.rendering import draw_alone, draw_touching_pair, random_pen
 from handwritten.models.architectures import NOT_A_DIGIT
 from handwritten.training import negatives, redrawn
 from handwritten.training.config import PRESETS, TrainConfig
@@ -124,3 +124,75 @@ def test_fragments_are_the_lesser_side_of_a_parted_digit_and_never_a_one_or_a_ze
     ring[11:17, 11:17] = 0.0
     assert negatives._is_a_stick(stick) and not negatives._is_a_stick(ring)
     assert negatives._has_a_loop(ring) and not negatives._has_a_loop(stick)
+
+
+def _likeness(image: np.ndarray, source: np.ndarray) -> float:
+    return float(
+        np.corrcoef(image.ravel().astype(np.float32), source.ravel().astype(np.float32))[0, 1]
+    )
+
+
+def _pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    return draw_touching_pair(
+        np.stack([SEVEN, FIVE]), np.array([7, 5]), np.random.default_rng(seed)
+    )
+
+
+def test_a_touching_pair_is_two_digits_side_by_side_whose_strokes_meet() -> None:
+    touching = 0
+    for seed in range(10):
+        ink, layers = _pair(seed)
+        assert layers.shape == (2, *ink.shape)
+        assert np.array_equal(ink, layers.max(axis=0))
+        seven_cols = np.flatnonzero(layers[0].max(axis=0) >= 0.35)
+        five_cols = np.flatnonzero(layers[1].max(axis=0) >= 0.35)
+        assert seven_cols.mean() < five_cols.mean(), seed  # left to right
+        assert five_cols[0] <= seven_cols[-1], seed  # their boxes overlap
+        # mostly one connected stroke holds ink of both (a slanted 7's bar may pass over the 5)
+        labels, _ = ndimage.label(ink >= 0.35, structure=np.ones((3, 3), bool))
+        owners = [set(np.unique(labels[layer >= 0.35])) for layer in layers]
+        touching += bool((owners[0] & owners[1]) - {0})
+    assert touching >= 6
+
+
+def test_each_side_of_a_parted_pair_reads_as_its_own_digit() -> None:
+    """Parted where segmentation parts touching digits, the left sides look like the 7 and the
+    right sides like the 5 (on average: one redrawing may look like neither)."""
+    sides: list[tuple[np.ndarray, np.ndarray]] = []
+    for seed in range(16):
+        ink, layers = _pair(seed)
+        left, right = redrawn.parted(ink, layers, 0), redrawn.parted(ink, layers, 1)
+        assert (left is None) == (right is None)
+        if left is not None and right is not None:
+            assert left.shape == (28, 28) and left.dtype == np.uint8
+            sides.append((left, right))
+    assert len(sides) >= 8
+    own = np.mean([_likeness(a, SEVEN) + _likeness(b, FIVE) for a, b in sides])
+    swapped = np.mean([_likeness(a, FIVE) + _likeness(b, SEVEN) for a, b in sides])
+    assert own > swapped + 0.2
+
+
+def test_a_pair_that_cannot_be_parted_between_its_digits_gives_nothing() -> None:
+    ink = np.zeros((40, 60), np.float32)
+    ink[10:30, 10:50] = 1.0  # one solid bar, its top half one digit's, its bottom the other's
+    layers = np.stack([ink.copy(), ink.copy()])
+    layers[0, 20:] = 0
+    layers[1, :20] = 0
+    assert redrawn.parted(ink, layers, 0) is None
+
+
+def test_a_share_of_the_redrawn_digits_is_parted_from_a_neighbour() -> None:
+    """The others are drawn alone exactly as in a bank without parted digits."""
+    alone = redrawn.generate(24, seed=1, digits=DIGITS, parted_share=0.0)
+    mixed = redrawn.generate(24, seed=1, digits=DIGITS, parted_share=0.5)
+    assert np.array_equal(mixed, redrawn.generate(24, seed=1, digits=DIGITS, parted_share=0.5))
+    differ = (alone != mixed).reshape(24, -1).any(axis=1)
+    assert 4 <= differ.sum() <= 20
+    parted = mixed[differ]
+    labels = DIGITS.labels_n[redrawn.chosen(24, 1, DIGITS)][differ]
+    sources = {7: SEVEN, 5: FIVE}
+    own = np.mean([_likeness(i, sources[int(d)]) for i, d in zip(parted, labels, strict=True)])
+    other = np.mean(
+        [_likeness(i, sources[12 - int(d)]) for i, d in zip(parted, labels, strict=True)]
+    )
+    assert own > other + 0.05

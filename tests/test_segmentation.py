@@ -135,6 +135,25 @@ def test_neighbouring_groups_that_share_columns_are_charged_for_it() -> None:
     assert reading is not None and reading[1] == [7, 1]
 
 
+def test_sharpness_parts_two_sure_digits_that_read_weakly_as_one() -> None:
+    """A held-out "939" whose 9 and 3 touch read "99": each alone read 99.8% and 99.7%, the
+    pair as a 9 at 23%, and the second digit's cost outweighed what the two sure readings
+    gain. With the log-probabilities weighed twice, the two sure digits win; a whole read
+    surely still beats parts read surely (a 5 and its hat)."""
+    log_p = np.log(np.full((3, 11), 1e-4))
+    log_p[0, 9], log_p[1, 9], log_p[2, 3] = np.log(0.998), np.log(0.227), np.log(0.997)
+    log_p[1, NOT_A_DIGIT] = np.log(0.56)
+    found = pieces((40, 100, 250, 190), (40, 189, 250, 280))  # they touch
+    runs = candidate_runs(found, Prior())
+    assert [(r.start, r.stop) for r in runs] == [(0, 1), (0, 2), (1, 2)]
+    plain = Prior(per_digit=1.5, not_a_digit=2.0)
+    assert best_reading(found, runs, log_p, plain) == ([1], [9], [])
+    sharp = Prior(per_digit=1.5, not_a_digit=2.0, sharpness=2.0)
+    assert best_reading(found, runs, log_p, sharp) == ([0, 2], [9, 3], [])
+    log_p[1, 5] = np.log(0.95)  # the whole reads surely: a 5, whose hat and body read 9 and 3
+    assert best_reading(found, runs, log_p, sharp) == ([1], [5], [])
+
+
 def test_a_stray_dot_is_left_out() -> None:
     strokes = [[(150, 50), (150, 270)], [(215, 160)]]
     found = find_pieces(ink(strokes) >= 0.35)

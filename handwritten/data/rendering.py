@@ -295,6 +295,45 @@ def _gap(rng: np.random.Generator, height: float, width: float) -> float:
     return float(rng.uniform(0.25 * height, 1.0 * height))
 
 
+def _string_digit(
+    digit: np.ndarray, label: int, shared: Pen, rng: np.random.Generator
+) -> tuple[Pen, np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """One digit of a string: the string's brush, slant and stretch give or take a little, its
+    own size and accidents (half as often as alone); its pen paths (`pen_strokes`)."""
+    own = random_pen(rng, shared.height * rng.uniform(0.88, 1.12), accidents=0.5)
+    pen = Pen(
+        height=own.height, width=shared.width, aspect=shared.aspect * rng.uniform(0.9, 1.1),
+        shear=shared.shear + rng.uniform(-0.08, 0.08), rotation=own.rotation * 0.5,
+        detach=own.detach, breaks=own.breaks, gap=own.gap,
+    )  # fmt: skip
+    skeleton = accidents(mnist_skeleton(digit), label, pen, rng)
+    return (pen, *pen_strokes(skeleton, pen))
+
+
+def draw_touching_pair(
+    digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two MNIST digits drawn as a string's neighbours (`draw_string`'s pen) whose strokes
+    touch, overlapping by up to half a brush: the ink, and each digit's own ink (2, H, W) on
+    the same canvas, so a cut through the pair can be told apart by whose ink it holds."""
+    height = float(np.exp(rng.uniform(np.log(45), np.log(190))))
+    shared = random_pen(rng, height)
+    drawn = [_string_digit(digit, int(label), shared, rng) for digit, label in
+             zip(digits_nhw, labels, strict=True)]  # fmt: skip
+    margin = shared.width + 2.0
+    cursor, placed = margin, []
+    for index, (_, segments, dots, (x0, y0, x1, y1)) in enumerate(drawn):
+        if index:
+            cursor -= float(rng.uniform(0.05, 0.5)) * shared.width
+        shift = np.array([cursor - x0, margin + 0.6 * height - (y0 + y1) / 2])
+        shift[1] += rng.uniform(-0.06, 0.06) * height
+        placed.append((segments + shift, dots + shift))
+        cursor += x1 - x0
+    size = (round(1.2 * height + 2 * margin), round(cursor + margin))
+    layers = np.stack([draw_segments(s, d, size, shared.width) for s, d in placed])
+    return layers.max(axis=0), layers
+
+
 def draw_string(
     digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, bool]:
@@ -303,16 +342,8 @@ def draw_string(
     touching (their boxes overlap)."""
     height = float(np.exp(rng.uniform(np.log(45), np.log(190))))
     shared = random_pen(rng, height)
-    drawn = []
-    for digit, label in zip(digits_nhw, labels, strict=True):
-        own = random_pen(rng, height * rng.uniform(0.88, 1.12), accidents=0.5)
-        pen = Pen(
-            height=own.height, width=shared.width, aspect=shared.aspect * rng.uniform(0.9, 1.1),
-            shear=shared.shear + rng.uniform(-0.08, 0.08), rotation=own.rotation * 0.5,
-            detach=own.detach, breaks=own.breaks, gap=own.gap,
-        )  # fmt: skip
-        skeleton = accidents(mnist_skeleton(digit), int(label), pen, rng)
-        drawn.append((pen, *pen_strokes(skeleton, pen)))
+    drawn = [_string_digit(digit, int(label), shared, rng) for digit, label in
+             zip(digits_nhw, labels, strict=True)]  # fmt: skip
     margin = 0.3 * height + shared.width
     placed, cursor, touching = [], margin, False
     for index, (_, segments, dots, (x0, y0, x1, y1)) in enumerate(drawn):

@@ -52,6 +52,10 @@ class Prior:
     # two neighbouring groups sharing columns, per share of the narrower one's width (people
     # write digits side by side: a 5's hat or a 4's stroke overlaps its own digit)
     overlap: float = 0.0
+    # weight of a group's log-probability against the costs above: above 1, a group read
+    # weakly loses more (two touching digits read as one unsure digit lose to the two read
+    # surely, whose extra digit costs `per_digit`)
+    sharpness: float = 1.0
     max_components: int = 5  # connected strokes in one digit at most (a cut one counts once)
     max_parts: int = 10  # pieces (the parts of cut strokes each count) in one digit at most
     max_gap: float = 1.5  # stroke widths between a digit's pieces (side by side) at most
@@ -148,10 +152,10 @@ def _run_score(
     shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * run.gaps
     cost = prior.per_digit + shape + _split_cost(found, run.start, run.stop, prior)
     digit = int(np.argmax(log_p[:10]))
-    best = (float(log_p[digit]) - cost, digit)
+    best = (prior.sharpness * float(log_p[digit]) - cost, digit)
     if reject and len(log_p) > NOT_A_DIGIT:
         against = prior.not_a_digit + prior.wide_not_a_digit * max(0.0, aspect - 1.0)
-        rejected = float(log_p[NOT_A_DIGIT]) - cost - against
+        rejected = prior.sharpness * float(log_p[NOT_A_DIGIT]) - cost - against
         if rejected > best[0]:
             best = (rejected, NOT_A_DIGIT)
     return best

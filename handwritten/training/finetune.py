@@ -125,7 +125,7 @@ def finetune(
         preset, arch=restored.arch, layers=restored.payload.get("layers"), epochs=config.epochs,
         lr=config.lr, batch_size=config.batch_size, schedule="cosine", seed=config.seed,
         train_subset=None, test_subset=None, log_every=10, heldout=0, negatives=negatives,
-        redrawn=0,  # redrawing 8,000 digits of the mix would cost a first fine-tune a minute
+        redrawn=0,  # redrawing the recipe's 16,000 digits would cost a first fine-tune minutes
     )  # fmt: skip
     result = fit(
         train_config, run, mix, mnist_test, stop=stop, on_progress=on_progress,
