@@ -290,7 +290,7 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   {calibration["n_logits"]:,} held-out logits; held-out ECE
   {_pct(calibration["heldout_ece_before"])} before, {_pct(calibration["heldout_ece_after"])} after.
 - **Segmentation prior** (coordinate search on held-out drawings, strings and non-digits):
-  each group's log-probability weighed {prior.get("sharpness", 1.0)} times against the costs
+  each group's log-probability weighed {prior["sharpness"]} times against the costs
   (a group read weakly loses more than its cost saves), per digit {prior["per_digit"]}, not a
   digit {prior["not_a_digit"]}, parting a component {prior["cut"]}, leaving a dot out
   {prior["skip_dot"]}, per stroke width of gap {prior["gap"]}, at most {prior["max_gap"]}

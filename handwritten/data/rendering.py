@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,27 +311,53 @@ def _string_digit(
     return (pen, *pen_strokes(skeleton, pen))
 
 
+@dataclass(frozen=True)
+class _Line:
+    """Digits laid out side by side on one line with one pen."""
+
+    pen: Pen  # the line's pen (each digit's own varies it a little: `_string_digit`)
+    placed: list[tuple[np.ndarray, np.ndarray]]  # each digit's segments and dots, in place
+    size: tuple[int, int]  # of the canvas that holds them
+    margin: float
+    end: float  # where the last digit ends (x)
+    gaps: list[float]  # before each digit but the first (negative: overlapping)
+
+
+def _lay_out(
+    digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+    margin_of: Callable[[Pen], float], gap_of: Callable[[Pen], float],
+) -> _Line:  # fmt: skip
+    """Digits drawn by a string's pen, left to right with `gap_of(pen)` before each but the
+    first, on a canvas with `margin_of(pen)` all round."""
+    height = float(np.exp(rng.uniform(np.log(45), np.log(190))))
+    shared = random_pen(rng, height)
+    drawn = [_string_digit(digit, int(label), shared, rng) for digit, label in
+             zip(digits_nhw, labels, strict=True)]  # fmt: skip
+    margin = margin_of(shared)
+    placed, cursor, gaps = [], margin, []
+    for index, (_, segments, dots, (x0, y0, x1, y1)) in enumerate(drawn):
+        if index:
+            gaps.append(gap_of(shared))
+            cursor += gaps[-1]
+        shift = np.array([cursor - x0, margin + 0.6 * height - (y0 + y1) / 2])
+        shift[1] += rng.uniform(-0.06, 0.06) * height
+        placed.append((segments + shift, dots + shift))
+        cursor += x1 - x0
+    size = (round(1.2 * height + 2 * margin), round(cursor + margin))
+    return _Line(shared, placed, size, margin, cursor, gaps)
+
+
 def draw_touching_pair(
     digits_nhw: np.ndarray, labels: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two MNIST digits drawn as a string's neighbours (`draw_string`'s pen) whose strokes
     touch, overlapping by up to half a brush: the ink, and each digit's own ink (2, H, W) on
     the same canvas, so a cut through the pair can be told apart by whose ink it holds."""
-    height = float(np.exp(rng.uniform(np.log(45), np.log(190))))
-    shared = random_pen(rng, height)
-    drawn = [_string_digit(digit, int(label), shared, rng) for digit, label in
-             zip(digits_nhw, labels, strict=True)]  # fmt: skip
-    margin = shared.width + 2.0
-    cursor, placed = margin, []
-    for index, (_, segments, dots, (x0, y0, x1, y1)) in enumerate(drawn):
-        if index:
-            cursor -= float(rng.uniform(0.05, 0.5)) * shared.width
-        shift = np.array([cursor - x0, margin + 0.6 * height - (y0 + y1) / 2])
-        shift[1] += rng.uniform(-0.06, 0.06) * height
-        placed.append((segments + shift, dots + shift))
-        cursor += x1 - x0
-    size = (round(1.2 * height + 2 * margin), round(cursor + margin))
-    layers = np.stack([draw_segments(s, d, size, shared.width) for s, d in placed])
+    line = _lay_out(
+        digits_nhw, labels, rng, lambda pen: pen.width + 2.0,
+        lambda pen: -float(rng.uniform(0.05, 0.5)) * pen.width,
+    )  # fmt: skip
+    layers = np.stack([draw_segments(s, d, line.size, line.pen.width) for s, d in line.placed])
     return layers.max(axis=0), layers
 
 
@@ -340,24 +367,12 @@ def draw_string(
     """Ink of a string of MNIST digits on one line, one pen, each digit with its own accidents
     (half as often as alone) and its own gap before it; and whether any two digits were set
     touching (their boxes overlap)."""
-    height = float(np.exp(rng.uniform(np.log(45), np.log(190))))
-    shared = random_pen(rng, height)
-    drawn = [_string_digit(digit, int(label), shared, rng) for digit, label in
-             zip(digits_nhw, labels, strict=True)]  # fmt: skip
-    margin = 0.3 * height + shared.width
-    placed, cursor, touching = [], margin, False
-    for index, (_, segments, dots, (x0, y0, x1, y1)) in enumerate(drawn):
-        if index:
-            gap = _gap(rng, height, shared.width)
-            touching |= gap <= 0
-            cursor += gap
-        shift = np.array([cursor - x0, margin + 0.6 * height - (y0 + y1) / 2])
-        shift[1] += rng.uniform(-0.06, 0.06) * height
-        placed.append((segments + shift, dots + shift))
-        cursor += x1 - x0
-    size = (round(1.2 * height + 2 * margin), round(cursor + margin))
-    segments = np.concatenate([s for s, _ in placed])
-    dots = np.concatenate([d for _, d in placed])
-    ink = draw_segments(segments, dots, size, shared.width)
-    box = (margin, margin, cursor, size[0] - margin)
-    return specks_and_dots(ink, box, shared, rng), touching
+    line = _lay_out(
+        digits_nhw, labels, rng, lambda pen: 0.3 * pen.height + pen.width,
+        lambda pen: _gap(rng, pen.height, pen.width),
+    )  # fmt: skip
+    segments = np.concatenate([s for s, _ in line.placed])
+    dots = np.concatenate([d for _, d in line.placed])
+    ink = draw_segments(segments, dots, line.size, line.pen.width)
+    box = (line.margin, line.margin, line.end, line.size[0] - line.margin)
+    return specks_and_dots(ink, box, line.pen, rng), any(gap <= 0 for gap in line.gaps)

@@ -37,7 +37,11 @@ def to_input(ink: np.ndarray) -> np.ndarray | None:
     mask = ink >= INK_THRESHOLD
     if mask.sum() < 6:
         return None
-    centred = normalise_digit(ink, mask).centred
+    return _as_uint8(normalise_digit(ink, mask).centred)
+
+
+def _as_uint8(centred: np.ndarray) -> np.ndarray:
+    """A 28x28 model input in [0, 1] as a bank stores it."""
     return np.clip(np.rint(centred * 255), 0, 255).astype(np.uint8)
 
 
@@ -69,8 +73,7 @@ def parted(ink: np.ndarray, layers: np.ndarray, side: int) -> np.ndarray | None:
     if best is None:
         return None
     members = list(range(best)) if side == 0 else list(range(best, len(found.pieces)))
-    centred = crop_group(ink, found, members).centred
-    return np.clip(np.rint(centred * 255), 0, 255).astype(np.uint8)
+    return _as_uint8(crop_group(ink, found, members).centred)
 
 
 def _parted_redrawing(digits: Split, index: int, rng: np.random.Generator) -> np.ndarray | None:
