@@ -54,7 +54,8 @@ def measure(repeats: int) -> dict[str, float]:
         # As the predictor does: the groups preprocessing cropped are not cropped again.
         known = {tuple(sorted(g)) for g in result.groups}
         for run in candidate_runs(result.pieces, prior):
-            members = tuple(range(run.start, run.stop))
+            # A run's pieces (older checkouts' runs have no strays left out of them).
+            members = tuple(getattr(run, "members", range(run.start, run.stop)))
             if members not in known:
                 crop_group(result.ink, result.pieces, list(members))
 

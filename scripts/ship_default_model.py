@@ -1,6 +1,13 @@
 """Calibrate a finished run's model on held-out data, measure it, and ship it as the default.
 
 Usage: python scripts/ship_default_model.py RUN_DIR [--limit N] [--strings N] [--nondigits N]
+       python scripts/ship_default_model.py --shipped [...]
+
+`--shipped` takes the shipped model itself (its weights and the training facts its card
+records) instead of a run directory: after a change to preprocessing or segmentation, its
+choices are made again and its figures measured again, with no retraining. With
+`--keep-choices` too, its temperature, prior and threshold are kept as they are (when
+held-out data says the change reads better under them) and only the figures are measured.
 
 Every choice is made on held-out data only (the last 5,000 MNIST training images, which the
 recipe never trains on, and drawings and non-digits made from them and from the training
@@ -93,8 +100,8 @@ def measure_all(predictor: Predictor, limits: dict[str, int]) -> dict[str, Any]:
     return figures
 
 
-def write_checkpoint(run: RunDir, meta: dict[str, Any], path: Path) -> None:
-    payload = read_checkpoint(run.checkpoint_path)
+def write_checkpoint(source: Path, meta: dict[str, Any], path: Path) -> None:
+    payload = read_checkpoint(source)
     payload.pop("opt_state", None)
     payload["meta"] = meta
     atomic_write_bytes(path, serialization.msgpack_serialize(payload))
@@ -102,7 +109,10 @@ def write_checkpoint(run: RunDir, meta: dict[str, Any], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("run_dir", type=Path, nargs="?", help="a finished training run")
+    parser.add_argument("--shipped", action="store_true", help="the shipped model, not a run")
+    keep = "with --shipped: keep its calibration and prior, only measure"
+    parser.add_argument("--keep-choices", action="store_true", help=keep)
     parser.add_argument("--limit", type=int, default=2000, help="canvas and photo items")
     parser.add_argument("--strings", type=int, default=1000, help="multi-digit strings")
     parser.add_argument("--nondigits", type=int, default=1000)
@@ -114,15 +124,26 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=SHIPPED_CHECKPOINT.parent,
                         help="where the checkpoint and card go (default: the package)")  # fmt: skip
     args = parser.parse_args()
-    run = RunDir.open(args.run_dir)
-    summary, config = run.summary() or {}, run.settings() | run.facts()
-    predictor = Predictor(load_checkpoint(run.checkpoint_path).model)
-    tune_counts = {"canvas": args.tune, "multi": args.tune // 2, "nondigit": args.tune // 2}
-    choices = choose(predictor, args.heldout, tune_counts)
+    if args.shipped == (args.run_dir is not None):
+        parser.error("give a run directory or --shipped, not both")
+    if args.keep_choices and not args.shipped:
+        parser.error("--keep-choices keeps the shipped model's choices: give --shipped too")
+    source, summary, config = shipped_source() if args.shipped else run_source(args.run_dir)
+    if args.keep_choices:
+        predictor = Predictor.load("default")  # its calibration and prior, from its meta
+        meta = read_checkpoint(source)["meta"]
+        choices = {k: meta[k] for k in ("calibration", "segmentation", "tuning")}
+        say(f"kept: {choices['calibration']} {predictor.prior}")
+    else:
+        predictor = Predictor(load_checkpoint(source).model)
+        tune_counts = {"canvas": args.tune, "multi": args.tune // 2, "nondigit": args.tune // 2}
+        choices = choose(predictor, args.heldout, tune_counts)
     limits = {"canvas": args.limit, "photo": args.limit, "multi": args.strings,
               "nondigit": args.nondigits}  # fmt: skip
     figures = measure_all(predictor, limits)
-    (run.path / "ship_figures.json").write_text(json.dumps(figures | choices, indent=1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    figures_file = (args.out if args.shipped else args.run_dir) / "ship_figures.json"
+    figures_file.write_text(json.dumps(figures | choices, indent=1))
     meta = {
         "name": "default",
         "test_accuracy": figures["mnist"]["test_accuracy"],
@@ -138,11 +159,27 @@ def main() -> None:
         "note": args.note,
         "figures": {k: v for k, v in figures.items() if k != "mnist"} | {"limits": limits},
     } | {k: choices[k] for k in ("calibration", "segmentation", "tuning")}
-    args.out.mkdir(parents=True, exist_ok=True)
     checkpoint, model_card = args.out / SHIPPED_CHECKPOINT.name, args.out / CARD.name
-    write_checkpoint(run, meta, checkpoint)
+    write_checkpoint(source, meta, checkpoint)
     model_card.write_text(card(meta, figures, summary))
     say(f"wrote {checkpoint} ({checkpoint.stat().st_size / 1e6:.1f} MB), {model_card}")
+
+
+def run_source(run_dir: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """A finished run's checkpoint, summary and settings."""
+    run = RunDir.open(run_dir)
+    return run.checkpoint_path, run.summary() or {}, run.settings() | run.facts()
+
+
+def shipped_source() -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The shipped checkpoint, and the summary and settings of its training run as its card
+    records them (the run directory itself stays on the machine that trained it)."""
+    meta = read_checkpoint(SHIPPED_CHECKPOINT)["meta"]
+    summary = {"epoch_test_accuracy": meta.get("epoch_test_accuracy") or [],
+               "duration_seconds": meta.get("training_seconds") or 0.0,
+               "train_images_per_second": meta.get("train_images_per_second") or 0.0,
+               "device": meta.get("device")}  # fmt: skip
+    return SHIPPED_CHECKPOINT, summary, meta["config"] | meta["facts"]
 
 
 def negative_kinds(config: dict[str, Any]) -> str:
@@ -292,7 +329,7 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
 - **Segmentation prior** (coordinate search on held-out drawings, strings and non-digits):
   each group's log-probability weighed {prior["sharpness"]} times against the costs
   (a group read weakly loses more than its cost saves), per digit {prior["per_digit"]}, not a
-  digit {prior["not_a_digit"]}, parting a component {prior["cut"]}, leaving a dot out
+  digit {prior["not_a_digit"]}, parting a component {prior["cut"]}, leaving a dot or stray mark out
   {prior["skip_dot"]}, per stroke width of gap {prior["gap"]}, at most {prior["max_gap"]}
   stroke widths between a digit's pieces, wide groups {prior["wide"]} per unit of
   width/height above {prior["wide_from"]}, two neighbouring groups sharing columns

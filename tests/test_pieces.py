@@ -62,3 +62,23 @@ def test_a_group_crop_holds_only_its_own_pieces() -> None:
     assert first.cropped.shape == (first.box[2] - first.box[0], first.box[3] - first.box[1])
     both = crop_group(ink, found, [0, 1])
     assert both.cropped.sum() > 1.9 * first.cropped.sum()
+
+
+def test_each_pieces_area_box_and_centre_are_its_pixels() -> None:
+    """Checked against the pixels themselves, with and without a cut and a speck (the pieces
+    of uncut components reuse the components' measures)."""
+    plain = ink_of([[(60, 60), (60, 260)], [(150, 60), (240, 60)], [(150, 120), (240, 250)]])
+    ring = [(80, 60), (125, 100), (130, 200), (80, 250), (35, 200), (38, 100), (80, 60)]
+    touching = ink_of([ring, [(x + 94, y) for x, y in ring]], width=14, size=(320, 420))
+    specked = plain.copy()
+    specked[300:302, 300:302] = 1.0
+    for image in (plain, touching, specked):
+        found = find_pieces(image >= 0.35)
+        assert found.pieces
+        for piece in found.pieces:
+            rows, cols = np.nonzero(found.labels == piece.index)
+            assert piece.area == rows.size
+            assert piece.box == (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1)
+            assert piece.centre_x == cols.sum() / cols.size
+    assert any(p.cut for p in find_pieces(touching >= 0.35).pieces)
+    assert find_pieces(specked >= 0.35).specks == 1

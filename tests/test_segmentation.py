@@ -3,6 +3,8 @@ drawings read by the shipped model."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -15,6 +17,7 @@ from handwritten.recognition.segmentation import (
     best_reading,
     candidate_runs,
     segment,
+    skippable,
 )
 
 Strokes = list[list[tuple[int, int]]]
@@ -164,6 +167,58 @@ def test_a_stray_dot_is_left_out() -> None:
     assert reading.labels == [1] and reading.skipped == [1]
 
 
+def _piece(index: int, box: tuple[int, int, int, int], component: int, **kind: bool) -> Piece:
+    return Piece(index, box, 100, (box[1] + box[3]) / 2, component=component, **kind)
+
+
+def _found(stroke_width: float, *made: Piece) -> Pieces:
+    return Pieces(np.zeros((480, 480), np.int32), list(made), stroke_width=stroke_width)
+
+
+def test_a_dot_amid_a_digits_pieces_can_be_left_out() -> None:
+    """A held-out 0 cut in two where digits might touch, with a dot under it: in left-to-right
+    order the dot lies between the 0's halves, and the 0 read with the dot made a 9 (80%).
+    The run of the halves without the dot is a candidate too, charged as a dot left out."""
+    found = _found(
+        8.8,
+        _piece(1, (130, 13, 256, 87), 1, dot=False),
+        _piece(3, (287, 70, 298, 81), 2, dot=True),
+        _piece(2, (127, 87, 253, 135), 1, dot=False, cut=True),
+    )
+    runs = candidate_runs(found, Prior())
+    assert [(r.start, r.stop, r.left_out) for r in runs] == [
+        (0, 1, ()), (0, 2, ()), (0, 3, ()), (0, 3, (1,)), (1, 2, ()), (1, 3, ()), (2, 3, ()),
+    ]  # fmt: skip
+    assert runs[3].members == [0, 2] and runs[3].components == 1
+    log_p = np.log(np.full((len(runs), 11), 1e-4))
+    for row, (label, p) in enumerate([(10, 0.8), (5, 0.6), (9, 0.8), (0, 0.99), (0, 0.6),
+                                      (10, 0.9), (10, 0.7)]):  # fmt: skip
+        log_p[row, label] = np.log(p)
+    prior = Prior(per_digit=1.5, skip_dot=0.5, sharpness=6.0)
+    assert best_reading(found, runs, log_p, prior) == ([3], [0], [1])
+    log_p[3, 0] = np.log(0.7)  # the 0 alone reads no better than the 9 with the dot
+    assert best_reading(found, runs, log_p, prior) == ([2], [9], [])
+
+
+def test_a_small_stray_stroke_beside_a_digit_is_left_out_but_not_inside_a_ring() -> None:
+    """A 12 px tick well left of a 110 px 7 is a stray mark (it read as a 4 beside the 7);
+    the same small strokes inside a ring are a face's eyes, not strays, and a drawing made only
+    of small strokes keeps them all."""
+    tick, seven = (185, 117, 197, 127), (189, 214, 316, 272)
+    found = _found(5.5, _piece(1, tick, 1, dot=False), _piece(2, seven, 2, dot=False))
+    assert skippable(found) == [True, False]
+    log_p = np.log(np.full((2, 11), 1e-4))
+    log_p[0, 4], log_p[1, 7] = np.log(0.9), np.log(0.99)
+    runs = candidate_runs(found, Prior())
+    assert [(r.start, r.stop) for r in runs] == [(0, 1), (1, 2)]  # far apart
+    assert best_reading(found, runs, log_p, Prior(sharpness=6.0)) == ([1], [7], [0])
+    ring, eye = (5, 121, 477, 455), (160, 225, 190, 236)
+    face = _found(3.0, _piece(1, eye, 1, dot=False), _piece(2, ring, 2, dot=False))
+    assert skippable(face) == [False, False]
+    only_ticks = _found(5.5, _piece(1, tick, 1, dot=False), _piece(2, tick, 2, dot=False))
+    assert skippable(only_ticks) == [False, False]
+
+
 def test_not_a_digit_only_when_no_digit_reads_well() -> None:
     found = find_pieces(ink(TWO_BARS[:1]) >= 0.35)
 
@@ -246,6 +301,30 @@ def test_reference_drawings(predictor: Predictor, strokes: Strokes, expected: st
     # model gives it 92%, below its 97.6% threshold (MNIST's ones rarely have a flag at all).
     if strokes is not ONE_WITH_A_FLAG:
         assert not prediction.unsure, prediction.confidence
+
+
+# A round 0 (cut in two where digits might touch) with a stray dot under it, between its
+# halves in left-to-right order; a 7 with a short stray tick well to its left.
+ZERO_AND_A_DOT_BELOW = [
+    [(160 + 82 * math.sin(k * math.pi / 10), 150 - 90 * math.cos(k * math.pi / 10))
+     for k in range(21)],
+    [(160, 275)],
+]  # fmt: skip
+SEVEN_AND_A_TICK = [[(150, 70), (260, 70), (185, 280)], [(40, 200), (46, 216)]]
+
+
+@pytest.mark.parametrize(
+    ("strokes", "brush", "expected"),
+    [(ZERO_AND_A_DOT_BELOW, 8, "0"), (SEVEN_AND_A_TICK, 6, "7")],
+    ids=["0-dot-below", "7-tick"],
+)
+def test_strays_are_left_out(
+    predictor: Predictor, strokes: Strokes, brush: int, expected: str
+) -> None:
+    """Read with their stray, these were "9" (74%, unsure) and "17" before strays could be
+    left out from amid a digit's pieces and small strokes could be strays."""
+    prediction = predictor.predict(canvas(strokes, brush=brush))
+    assert prediction.digits == expected and not prediction.unsure, prediction.reason
 
 
 def test_a_speck_is_ignored(predictor: Predictor) -> None:
