@@ -155,7 +155,7 @@ def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
         dot = extent <= DOT_EXTENT * width and not was_cut[number - 1]
         area = int(piece_areas[number - 1])
         pieces.append(
-            Piece(number, box_of, area, _centre_x(local, number, where, left) / area, dot,
+            Piece(number, box_of, area, _column_sum(local, number, where, left) / area, dot,
                   was_cut[number - 1], component_of[number - 1])
         )  # fmt: skip
     pieces.sort(key=lambda p: p.centre_x)
@@ -168,7 +168,7 @@ def _columns_of(own: np.ndarray, start: int, stop: int) -> np.ndarray:
     return part
 
 
-def _centre_x(local: np.ndarray, number: int, where: tuple[slice, ...], left: int) -> int:
+def _column_sum(local: np.ndarray, number: int, where: tuple[slice, ...], left: int) -> int:
     """The sum of the columns of piece `number`'s pixels (`left` is `local`'s first column),
     counted column by column inside its box: an exact integer, so the mean column is the same
     as a weighted `np.bincount` over the whole image gives, at a fraction of the cost."""

@@ -202,7 +202,7 @@ def _without(
 def _split_cost(found: Pieces, run: Run, prior: Prior) -> float:
     """Half the cut cost for each component this run holds only part of (the other half is
     charged to the run holding the rest)."""
-    members = run.members
+    members = set(run.members)
     inside = {found.pieces[i].component for i in members}
     outside = {p.component for i, p in enumerate(found.pieces) if i not in members}
     return 0.5 * prior.cut * len(inside & outside)
@@ -243,7 +243,7 @@ def _allowed(
     for index, (run, lp) in enumerate(zip(runs, log_p, strict=True)):
         if (
             run.components <= prior.max_components
-            and len(run.members) <= prior.max_parts
+            and run.stop - run.start - len(run.left_out) <= prior.max_parts
             and run.widest <= prior.max_gap
         ):
             score, label = _run_score(found, run, lp, prior, reject)
