@@ -17,6 +17,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from handwritten.data.morphology import dilate_disk, erode_disk
+
 MNIST_SIZE = 28
 FIT_SIZE = 20
 # MNIST's mean centre of mass, measured on the training set (row, col).
@@ -110,19 +112,15 @@ def fit_box(crop: np.ndarray, size: int = FIT_SIZE) -> np.ndarray:
     return np.clip(fitted, 0.0, 1.0)
 
 
-def _edt(mask: np.ndarray) -> np.ndarray:
-    return ndimage.distance_transform_edt(padded(mask, 1))[1:-1, 1:-1]
-
-
 def _redraw(mask: np.ndarray, width: float, target: float) -> np.ndarray:
     """`mask` (padded where it grows) with strokes `target` px wide, measured `width` now: thin
     strokes dilated by the missing half-width; thick ones eroded by the extra half-width (exact
-    for a brush's even strokes), keeping any piece the erosion would remove entirely."""
+    for a brush's even strokes), keeping any piece the erosion would remove entirely. The
+    round brush is `handwritten.data.morphology`'s, which gives a distance transform's pixels."""
     if width < target:
         reach = (target - width) / 2
-        grown = padded(mask, int(np.ceil(reach)) + 1)
-        return ndimage.distance_transform_edt(~grown) <= reach
-    core = _edt(mask) > (width - target) / 2
+        return dilate_disk(padded(mask, int(np.ceil(reach)) + 1), reach)
+    core = erode_disk(padded(mask, 1), (width - target) / 2)[1:-1, 1:-1]
     pieces, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count > 1:
         kept = np.unique(pieces[core])
