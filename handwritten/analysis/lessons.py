@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from handwritten.data.preprocess import MNIST_SIZE, luminance
+from handwritten.data.ink import luminance
+from handwritten.data.preprocess import MNIST_SIZE
 from handwritten.models.architectures import NOT_A_DIGIT
 from handwritten.recognition.predictor import UNSURE_BELOW, Prediction, Predictor
 

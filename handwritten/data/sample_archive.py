@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 
 from handwritten.data.decode import MAX_UPLOAD_BYTES, ImageError, decode_image
-from handwritten.data.preprocess import luminance, preprocess
+from handwritten.data.ink import luminance
+from handwritten.data.preprocess import preprocess
 
 MAX_IMPORT_FILES = 20_000
 MAX_IMPORT_BYTES = 200 * 1024 * 1024

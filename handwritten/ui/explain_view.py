@@ -13,8 +13,8 @@ import numpy as np
 import streamlit as st
 
 from handwritten.analysis import network as explain
+from handwritten.data.ink import luminance
 from handwritten.data.mnist import DataError, Split
-from handwritten.data.preprocess import luminance
 from handwritten.figures import network as plots
 from handwritten.figures.colours import DIVERGING, MAGNITUDE
 from handwritten.figures.prediction import probability_bars, to_display
