@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
-from handwritten.data.pieces import crop_group, find_pieces, geometric_groups
+from handwritten.data.pieces import FRINGE, _owners, crop_group, find_pieces, geometric_groups
 
 
 def ink_of(strokes: list[list[tuple[int, int]]], width: int = 16, size=(320, 320)) -> np.ndarray:
@@ -82,3 +83,36 @@ def test_each_pieces_area_box_and_centre_are_its_pixels() -> None:
             assert piece.centre_x == cols.sum() / cols.size
     assert any(p.cut for p in find_pieces(touching >= 0.35).pieces)
     assert find_pieces(specked >= 0.35).specks == 1
+
+
+def _nearest_owner(labels: np.ndarray, reach: int) -> np.ndarray:
+    """By definition: each pixel's nearest labelled pixel within `reach` (Euclidean), the
+    lower label where two are equally near; 0 where none is within reach."""
+    rows, cols = labels.shape
+    best = np.full((rows, cols, 2), np.iinfo(np.int64).max, np.int64)  # (distance**2, label)
+    framed = np.zeros((rows + 2 * reach, cols + 2 * reach), labels.dtype)
+    framed[reach:-reach, reach:-reach] = labels
+    for dr in range(-reach, reach + 1):
+        for dc in range(-reach, reach + 1):
+            if dr * dr + dc * dc > reach * reach:
+                continue
+            seen = framed[reach + dr : reach + dr + rows, reach + dc : reach + dc + cols]
+            claim = np.stack([np.full(seen.shape, dr * dr + dc * dc), seen], axis=2)
+            better = (seen > 0) & (
+                (claim[..., 0] < best[..., 0])
+                | ((claim[..., 0] == best[..., 0]) & (claim[..., 1] < best[..., 1]))
+            )
+            best[better] = claim[better]
+    return np.where(best[..., 0] == np.iinfo(np.int64).max, 0, best[..., 1])
+
+
+@pytest.mark.parametrize("labels_count", [3, 40, 5000])
+def test_faint_edges_belong_to_the_nearest_piece_the_lower_label_on_a_tie(
+    labels_count: int,
+) -> None:
+    rng = np.random.default_rng(labels_count)
+    side = 12 if labels_count < 100 else 160
+    labels = np.zeros((side, side), np.int32)
+    spots = rng.random(labels.shape) < (0.08 if labels_count < 100 else 0.3)
+    labels[spots] = rng.integers(1, labels_count + 1, int(spots.sum()))
+    assert np.array_equal(_owners(labels), _nearest_owner(labels, FRINGE))

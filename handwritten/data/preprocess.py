@@ -122,7 +122,7 @@ def preprocess(
         result.reason = "nothing stands out from the background"
         return result
     min_area = max(6.0, 2e-4 * mask.size)
-    if mask.sum() < min_area:
+    if np.count_nonzero(mask) < min_area:
         result.reason = "too little ink to be a digit"
         return result
     min_extent = max(4, round(0.03 * max(mask.shape)))
