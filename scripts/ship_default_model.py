@@ -142,8 +142,11 @@ def main() -> None:
               "nondigit": args.nondigits}  # fmt: skip
     figures = measure_all(predictor, limits)
     args.out.mkdir(parents=True, exist_ok=True)
-    figures_file = (args.out if args.shipped else args.run_dir) / "ship_figures.json"
-    figures_file.write_text(json.dumps(figures | choices, indent=1))
+    # Beside the run, or beside a card written elsewhere; never into the package (the
+    # checkpoint's meta holds the same figures).
+    figures_dir = args.out if args.shipped else args.run_dir
+    if figures_dir.resolve() != SHIPPED_CHECKPOINT.parent.resolve():
+        (figures_dir / "ship_figures.json").write_text(json.dumps(figures | choices, indent=1))
     meta = {
         "name": "default",
         "test_accuracy": figures["mnist"]["test_accuracy"],
