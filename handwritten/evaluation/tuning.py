@@ -27,6 +27,7 @@ from handwritten.recognition.segmentation import (
     best_reading,
     candidate_crops,
     candidate_runs,
+    skippable,
 )
 
 LOOSEST = Prior(max_gap=2.5, max_components=5, max_parts=10)
@@ -53,6 +54,7 @@ class Case:
     found: Pieces | None  # None: nothing to read
     runs: list[Run]
     log_p: np.ndarray
+    strays: list[bool] | None = None  # `skippable(found)`, found once
 
 
 def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list[Case]:
@@ -65,10 +67,11 @@ def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list
             if prepared.is_blank or found is None or not found.pieces:
                 cases.append(Case(name, item.expected, None, [], np.zeros((0, 11))))
                 continue
-            runs = candidate_runs(found, LOOSEST)
+            strays = skippable(found)
+            runs = candidate_runs(found, LOOSEST, strays)
             crops = candidate_crops(prepared.ink, found, runs)
             log_p = predictor.log_probabilities(np.stack([c.centred for c in crops]))
-            cases.append(Case(name, item.expected, found, runs, log_p))
+            cases.append(Case(name, item.expected, found, runs, log_p, strays))
     return cases
 
 
@@ -76,7 +79,7 @@ def read(case: Case, prior: Prior) -> str:
     """The digits a prior reads ("" for "no digit" and for "not a digit")."""
     if case.found is None:
         return ""
-    reading = best_reading(case.found, case.runs, case.log_p, prior)
+    reading = best_reading(case.found, case.runs, case.log_p, prior, strays=case.strays)
     if reading is None or NOT_A_DIGIT in reading[1]:
         return ""
     return "".join(str(label) for label in reading[1])

@@ -147,7 +147,7 @@ def _intersect(box: Box, other: Box) -> bool:
     return box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]
 
 
-def candidate_runs(found: Pieces, prior: Prior) -> list[Run]:
+def candidate_runs(found: Pieces, prior: Prior, strays: list[bool] | None = None) -> list[Run]:
     """Runs [start, stop) of pieces (in left-to-right order) that may form one digit: each
     next piece at most `max_gap` stroke widths beside the run so far (a 5's hat, a 4's bar or
     a 7's bar overlap their digit's columns; neighbouring digits usually stand further apart).
@@ -155,10 +155,10 @@ def candidate_runs(found: Pieces, prior: Prior) -> list[Run]:
     `max_components`: a 5 in two strokes, its body cut in three places, is five pieces. A run
     that holds strays (`skippable`) between its first and last piece is also tried without
     them: a dot under a 0 lies amid the 0's pieces in left-to-right order, and read with the
-    0 it makes a 9."""
+    0 it makes a 9. `strays`: `skippable(found)`, when the caller has it already."""
     runs = []
     width = max(found.stroke_width, 1.0)
-    strays = skippable(found)
+    strays = skippable(found) if strays is None else strays
     for start in range(len(found.pieces)):
         box, gaps, widest = found.pieces[start].box, 0.0, 0.0
         components: set[int] = set()
@@ -252,16 +252,23 @@ def _allowed(
 
 
 def best_reading(
-    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, *, reject: bool = True
+    found: Pieces,
+    runs: list[Run],
+    log_p: np.ndarray,
+    prior: Prior,
+    *,
+    reject: bool = True,
+    strays: list[bool] | None = None,
 ) -> tuple[list[int], list[int], list[int]] | None:
     """The dynamic programme: (chosen run indices, their classes, skipped dots) of the best
     reading, left to right, using only the runs `prior` allows (so one set of candidates can
     be re-scored under many priors when tuning); without `reject`, every group is a digit.
     A state is how many pieces are read and the last group chosen, so that two neighbouring
-    groups can be charged for sharing columns (`Prior.overlap`)."""
+    groups can be charged for sharing columns (`Prior.overlap`). `strays`: `skippable(found)`,
+    when the caller has it already (tuning reads one set of pieces under hundreds of priors)."""
     pieces = found.pieces
     starting = _allowed(found, runs, log_p, prior, reject)
-    can_skip = skippable(found)
+    can_skip = skippable(found) if strays is None else strays
     # best[position][last group or -1] = (score, the state before, the group taken or -1)
     State = tuple[float, tuple[int, int], int]
     best: list[dict[int, State]] = [{} for _ in range(len(pieces) + 1)]
@@ -322,16 +329,18 @@ def segment(
     """The best reading of the pieces, or None when there are too many to search. `known`
     crops (by their sorted piece positions: the preprocessing's geometric groups) are reused,
     not normalised again (a crop costs about half a millisecond)."""
-    runs = candidate_runs(found, prior)
-    if not found.pieces or len(runs) > prior.max_candidates:
+    if not found.pieces:
+        return None
+    strays = skippable(found)
+    runs = candidate_runs(found, prior, strays)
+    if len(runs) > prior.max_candidates:
         return None
     crops = candidate_crops(ink, found, runs, known)
     log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
-    reading = _reading(runs, crops, log_p, best_reading(found, runs, log_p, prior))
+    reading = _reading(runs, crops, log_p, best_reading(found, runs, log_p, prior, strays=strays))
     if reading is not None and reading.mixed:
-        reading.digits_only = _reading(
-            runs, crops, log_p, best_reading(found, runs, log_p, prior, reject=False)
-        )
+        digits_only = best_reading(found, runs, log_p, prior, reject=False, strays=strays)
+        reading.digits_only = _reading(runs, crops, log_p, digits_only)
     return reading
 
 
