@@ -70,7 +70,8 @@ def luminance(rgba: np.ndarray, drawn: Box | None = None) -> np.ndarray:
     computed: outside it alpha is 0, so the composite is the background's level everywhere.
     """
     if drawn is not None:
-        inside, light_strokes = _composited(_luma(rgba[drawn]), rgba[drawn][..., 3])
+        part = rgba[drawn]
+        inside, light_strokes = _composited(_luma(part), part[..., 3])
         gray = np.full(rgba.shape[:2], 0.0 if light_strokes else 1.0, np.float32)
         gray[drawn] = inside
         return gray
@@ -258,12 +259,12 @@ def _paper_outside(gray: np.ndarray, box: Box | None, inverted: bool) -> Box | N
     if box is None:
         return None
     (top, bottom), (left, right) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
-    row = 0 if top > 0 else gray.shape[0] - 1 if bottom < gray.shape[0] else None
-    col = 0 if left > 0 else gray.shape[1] - 1 if right < gray.shape[1] else None
-    pixel = (row, 0) if row is not None else (0, col) if col is not None else None
-    if pixel is None:
+    rows, cols = gray.shape
+    beside = [(r, c) for r, c in ((top - 1, left), (bottom, left), (top, left - 1), (top, right))
+              if 0 <= r < rows and 0 <= c < cols]  # fmt: skip
+    if not beside:  # the box is the whole image
         return None
-    level = float(gray[pixel])
+    level = float(gray[beside[0]])
     return box if (1.0 - level if inverted else level) == 0.0 else None
 
 
@@ -281,15 +282,15 @@ def extract_ink(gray: np.ndarray, drawn: Box | None = None) -> tuple[np.ndarray,
     ink = _polarised(gray, inverted, box)
     window = max(3, min(ink.shape) // 4)
     background, spread = _background(_min_pooled(ink, _pooling(window), box), window)
-    shift = 0.0
-    if spread > UNEVEN_LIGHTING:  # uneven lighting: subtract the local background
+    uneven = spread > UNEVEN_LIGHTING
+    if uneven:  # subtract the local background
         box = None
         ink -= _enlarged(background, window, ink.shape)
-    else:
-        shift = median(_border(ink))
+    paper = _border(ink)
+    shift = 0.0 if uneven else median(paper)
     # Sensor noise: a grey opening sits below the paper by a few noise sigmas, so remove the
     # residual level and three robust sigmas (MAD of the border, which is paper) first.
-    border = _border(ink) - shift
+    border = paper - shift
     level = median(border)
     noise = 1.4826 * median(np.abs(border - level))
     removed = shift + level + 3.0 * noise
