@@ -338,7 +338,8 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   width/height above {prior["wide_from"]}, two neighbouring groups sharing columns
   {prior["overlap"]} per share of the narrower one's width; a digit holds at most
   {prior["max_components"]} strokes and {prior["max_parts"]} pieces (the parts of a stroke
-  cut where digits may touch count once as a stroke, each as a piece). A reading whose digits
+  cut where digits may touch count once as a stroke, and each as a piece unless the digit
+  holds the whole stroke). A reading whose digits
   are all at least as sure as the "unsure" threshold beside a part read as "not a digit" is
   answered with its best all-digit reading instead, marked unsure (two touching digits often
   read as "not a digit" whole); the prior's search scores the readings without this step.

@@ -84,7 +84,9 @@ def _crops(result: PreprocessResult) -> np.ndarray:
     candidates a prior asks for)."""
     if result.pieces is None:
         return np.zeros((0, 28, 28), np.float32)
-    runs = candidate_runs(result.pieces, Prior(max_parts=5))
+    # At most five pieces each, as a run's parts were counted then (a stroke held whole now
+    # counts once, which adds candidates after these in each start's list).
+    runs = [r for r in candidate_runs(result.pieces, Prior(max_parts=5)) if r.stop - r.start <= 5]
     crops = candidate_crops(result.ink, result.pieces, runs)
     return np.stack([c.centred for c in crops]) if crops else np.zeros((0, 28, 28), np.float32)
 

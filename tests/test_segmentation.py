@@ -113,9 +113,23 @@ def test_the_parts_of_a_cut_stroke_count_once_towards_a_digits_strokes() -> None
     found = pieces(body[0], hat, *body[1:], components=[1, 2, 1, 1, 1, 1, 1])
     runs = {(r.start, r.stop): r for r in candidate_runs(found, Prior())}
     assert (0, 7) in runs and runs[(0, 7)].components == 2
-    assert (0, 7) not in {(r.start, r.stop) for r in candidate_runs(found, Prior(max_parts=5))}
     strokes = pieces(*body)  # six strokes side by side, touching
     assert max(r.stop - r.start for r in candidate_runs(strokes, Prior())) == 5
+
+
+def test_a_stroke_held_whole_counts_once_towards_a_digits_parts() -> None:
+    """A 5 drawn large with a thin brush, its body cut in eleven places where digits might
+    touch, is thirteen pieces: more than a digit may hold in part, yet read whole it is two
+    strokes, so the whole 5 stays a candidate; a run holding the body only in part counts
+    each piece of it."""
+    hat = (40, 110, 60, 270)
+    body = [(70, 100 + 15 * k, 250, 115 + 15 * k) for k in range(12)]
+    found = pieces(body[0], hat, *body[1:], components=[1, 2] + [1] * 11)
+    runs = {(r.start, r.stop): r for r in candidate_runs(found, Prior(max_parts=10))}
+    assert runs[(0, 13)].parts == 2
+    assert (0, 10) in runs and runs[(0, 10)].parts == 10  # nine pieces of the body, the hat
+    assert (0, 11) not in runs and (0, 12) not in runs  # ten or eleven of the body's pieces
+    assert (1, 13) not in runs  # the body held in part: eleven of its pieces and the hat
 
 
 def test_neighbouring_groups_that_share_columns_are_charged_for_it() -> None:

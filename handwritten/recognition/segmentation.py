@@ -114,6 +114,9 @@ class Run:
     gaps: float  # their sum
     widest: float  # the largest one
     components: int  # how many connected strokes (whole or in part) it holds
+    # its parts towards `Prior.max_parts`: a stroke it holds whole counts once, each piece of
+    # a stroke it holds only in part counts
+    parts: int
     box: Box  # around all its pieces
     left_out: tuple[int, ...] = ()  # strays among its pieces that are not part of the digit
 
@@ -159,22 +162,34 @@ def candidate_runs(found: Pieces, prior: Prior, strays: list[bool] | None = None
     runs = []
     width = max(found.stroke_width, 1.0)
     strays = skippable(found) if strays is None else strays
+    sizes = Counter(p.component for p in found.pieces)
     for start in range(len(found.pieces)):
-        box, gaps, widest = found.pieces[start].box, 0.0, 0.0
-        components: set[int] = set()
-        for stop in range(start + 1, min(start + prior.max_parts, len(found.pieces)) + 1):
+        box, gaps, widest, parts = found.pieces[start].box, 0.0, 0.0, 0
+        held: Counter[int] = Counter()
+        for stop in range(start + 1, len(found.pieces) + 1):
             piece = found.pieces[stop - 1]
             gap = _horizontal_gap(box, piece.box) / width
-            components.add(piece.component)
-            if gap > prior.max_gap or len(components) > prior.max_components:
+            held[piece.component] += 1
+            if gap > prior.max_gap or len(held) > prior.max_components:
                 break
+            parts += _parts_added(held[piece.component], sizes[piece.component])
             gaps, widest = gaps + gap, max(widest, gap)
             box = _union(box, piece.box)
-            runs.append(Run(start, stop, gaps, widest, len(components), box))
+            if parts > prior.max_parts:
+                continue  # a stroke completed further on may count once again
+            runs.append(Run(start, stop, gaps, widest, len(held), parts, box))
             inner = tuple(i for i in range(start + 1, stop - 1) if strays[i])
             if inner and not strays[start] and not strays[stop - 1]:
-                runs.extend(_without(found, start, stop, inner, prior))
+                runs.extend(_without(found, start, stop, inner, prior, parts - len(inner)))
     return runs
+
+
+def _parts_added(held: int, size: int) -> int:
+    """How a run's part count changes when it takes the `held`-th of a stroke's `size` pieces:
+    each counts while the stroke is held in part, and once the stroke is whole it counts once
+    (a 5 drawn large with a thin brush is cut where digits might touch into more pieces than
+    any digit may hold, yet read whole it is two strokes)."""
+    return 1 if held < size else 2 - held
 
 
 def _union(box: Box, other: Box) -> Box:
@@ -183,7 +198,7 @@ def _union(box: Box, other: Box) -> Box:
 
 
 def _without(
-    found: Pieces, start: int, stop: int, left_out: tuple[int, ...], prior: Prior
+    found: Pieces, start: int, stop: int, left_out: tuple[int, ...], prior: Prior, parts: int
 ) -> list[Run]:
     """Run [start, stop) with the strays `left_out` not part of it, if its other pieces still
     stand close enough together (a stray may have bridged a gap)."""
@@ -196,7 +211,7 @@ def _without(
             return []
         gaps, widest, box = gaps + gap, max(widest, gap), _union(box, found.pieces[i].box)
     components = len({found.pieces[i].component for i in members})
-    return [Run(start, stop, gaps, widest, components, box, left_out)]
+    return [Run(start, stop, gaps, widest, components, parts, box, left_out)]
 
 
 def _split_cost(found: Pieces, run: Run, prior: Prior) -> float:
@@ -243,7 +258,7 @@ def _allowed(
     for index, (run, lp) in enumerate(zip(runs, log_p, strict=True)):
         if (
             run.components <= prior.max_components
-            and run.stop - run.start - len(run.left_out) <= prior.max_parts
+            and run.parts <= prior.max_parts
             and run.widest <= prior.max_gap
         ):
             score, label = _run_score(found, run, lp, prior, reject)
