@@ -16,6 +16,7 @@ from scipy.special import softmax
 from handwritten.analysis import scores as scoring
 from handwritten.data.mnist import Split
 from handwritten.evaluation.calibration import expected_calibration_error
+from handwritten.evaluation.metrics import evaluate
 from handwritten.models.architectures import create_model, split_model
 from handwritten.models.checkpoint import save_checkpoint
 from handwritten.models.inference import infer
@@ -182,3 +183,19 @@ def test_an_imported_active_model_scores_the_test_set(tmp_path: Path) -> None:
     split = Split(*synthetic_digits(24, seed=3))
     expected = infer_model(model, split.images_nhw, output="probabilities")
     np.testing.assert_allclose(scoring.cached_probabilities(path, split), expected, atol=1e-5)
+
+
+def test_the_confusion_counts_declined_digits_in_a_column_of_their_own() -> None:
+    """An 11-output model's "not a digit" answers to digit images: the last column (the
+    digit-only matrix of the evaluation leaves them out, though they count as wrong)."""
+    probabilities = np.full((4, 11), 0.01)
+    probabilities[[0, 1, 2, 3], [3, 10, 10, 5]] = 0.9  # a 3 right, two declined, a 3 as 5
+    labels = np.array([3, 3, 7, 3])
+    model_scores = scoring.ModelScores(
+        probabilities, labels, evaluate(labels, np.log(probabilities))
+    )
+    confusion = model_scores.confusion
+    assert confusion.shape == (10, 11) and confusion.sum() == 4
+    assert (confusion[3, 3], confusion[3, 10], confusion[7, 10], confusion[3, 5]) == (1, 1, 1, 1)
+    assert model_scores.evaluation.confusion.sum() == 2  # the declined are not in it
+    assert scoring.worst_confusion(confusion) in {(3, 10), (7, 10), (3, 5)}

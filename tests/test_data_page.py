@@ -65,7 +65,8 @@ def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> N
     # The shipped model on synthetic digits: the same numbers as the library's.
     test = load_split("test")
     scores = scoring.score(checkpoint_for("default"), test)
-    confusion = scores.evaluation.confusion
+    confusion = scores.confusion  # with the "not a digit" column of an 11-output model
+    assert confusion.shape == (10, 11) and confusion.sum() == len(test.labels_n)
     assert metric(at, "Test accuracy") == f"{scores.evaluation.accuracy:.2%}"
     heatmap = figure(at, data_view.CONFUSION_CHART)["data"][0]
     assert heatmap["type"] == "heatmap"
@@ -75,15 +76,16 @@ def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> N
             at.selectbox(key=data_view.CELL_PREDICTED).value) == worst  # fmt: skip
 
     # Choose another misread cell: its images appear, most confident mistake first. The shipped
-    # model may read every synthetic digit right (its few mistakes go to "not a digit", outside
-    # the digits' matrix), so an untrained model that misreads plenty is promoted for this.
+    # model may read every synthetic digit right or decline it ("not a digit"), so an untrained
+    # model that misreads plenty is promoted for this.
     run = RunDir.create("mlp", root=runs_dir())
     _, params, batch_stats = nnx.split(create_model("mlp", seed=3), nnx.Param, ...)
     save_checkpoint(run.checkpoint_path, arch="mlp", params=params, batch_stats=batch_stats)
     promote(run.path)
     at.run()
     scores = scoring.score(run.checkpoint_path, test)
-    confusion = scores.evaluation.confusion
+    confusion = scores.confusion
+    assert confusion.shape == (10, 10)  # a model without "not a digit": no such column
     off_diagonal = confusion * (1 - np.eye(10, dtype=int))
     true, predicted = sorted(zip(*np.nonzero(off_diagonal), strict=True))[0]
     at.selectbox(key=data_view.CELL_TRUE).set_value(int(true))

@@ -101,12 +101,35 @@ def test_confusion_heatmap_counts_log_colour_and_clickable_cells() -> None:
         plots.confusion_heatmap(np.zeros((3, 3)))
 
 
+def test_a_model_that_declines_gets_a_not_a_digit_column() -> None:
+    confusion = np.zeros((10, 11), np.int64)
+    confusion[np.arange(10), np.arange(10)] = 50
+    confusion[8, 10] = 7  # seven 8s declined
+    figure = plots.confusion_heatmap(confusion, selected=(8, 10))
+    heatmap, cells = figure.data
+    assert heatmap.text[8][10] == "7" and list(heatmap.x) == list(range(11))
+    assert figure.layout.xaxis.ticktext[-1] == "not<br>a digit"
+    assert figure.layout.xaxis.range == (-0.5, 10.5)
+    assert len(cells.x) == 110
+    for point in range(110):  # point 11 * true + predicted
+        cell = divmod(point, 11)
+        assert plots.cell_from_point({"x": cells.x[point], "y": cells.y[point]}) == cell
+        assert cells.customdata[point][0] == confusion[cell]
+    assert cells.hovertext[98] == "true 8, read as not a digit"
+    (frame,) = figure.layout.shapes
+    assert (frame.x0, frame.x1) == (9.5, 10.5)
+    with pytest.raises(ValueError):
+        plots.confusion_heatmap(np.zeros((11, 11)))
+
+
 @pytest.mark.parametrize(
     "point, cell",
     [
         ({"x": 2, "y": 5, "curve_number": 1}, (5, 2)),
         ({"x": 2.0000001, "y": "5"}, (5, 2)),
-        ({"x": 10, "y": 5}, None),
+        ({"x": 10, "y": 5}, (5, 10)),  # the "not a digit" column
+        ({"x": 11, "y": 5}, None),
+        ({"x": 3, "y": 10}, None),
         ({"x": None, "y": 5}, None),
         ({"point_index": 3}, None),
     ],

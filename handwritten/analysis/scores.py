@@ -44,6 +44,16 @@ class ModelScores:
     def predictions_n(self) -> np.ndarray:
         return self.probabilities_nk.argmax(axis=1)
 
+    @property
+    def confusion(self) -> np.ndarray:
+        """(10, K) counts, rows the true digit, columns the answer: for a model that can say
+        "not a digit", its last column counts the digits it declined (which the digit-only
+        matrix of `evaluation` leaves out), so the cost of the reject class shows."""
+        classes = self.probabilities_nk.shape[1]
+        matrix = np.zeros((N_CLASSES, classes), np.int64)
+        np.add.at(matrix, (self.labels_n.astype(np.int64), self.predictions_n), 1)
+        return matrix
+
 
 def _cache_path(version: FileVersion, split: Split) -> Path:
     """One file per checkpoint version and data set."""

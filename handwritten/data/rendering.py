@@ -4,7 +4,8 @@ An MNIST digit is thinned to its skeleton (its pen paths), then redrawn with a r
 40 px wide on a 320 px canvas, at any size from tiny to huge, anywhere, slanted, rotated, tall
 and narrow, and with the accidents real drawings have: a 5 whose hat is not joined to its
 body, a 7 with a detached bar, a 4 drawn in two strokes that do not meet, a 3 in two strokes,
-a 1 with a separate flag, broken strokes, stray brush dots and specks. Strings of digits are
+a 1 with a separate flag, broken strokes, stray brush dots and specks; and regional forms
+(a 1 with a flag and a base, a crossed 7: `handwritten.data.regional`). Strings of digits are
 laid out with touching, tight and loose gaps. Photos put the ink on unevenly lit paper.
 
 Everything is drawn from an explicit `numpy` generator, so a set built from a seed is the same
@@ -22,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
+from handwritten.data.regional import regional
 from handwritten.data.strokes import draw_segments, skeleton_segments, thin
 
 CANVAS = 320  # the Draw page's canvas side
@@ -128,7 +130,9 @@ def _cut(skeleton: np.ndarray, row: int, col: int, radius: float, side: int = 0)
 
 
 def accidents(skeleton: np.ndarray, label: int, pen: Pen, rng: np.random.Generator) -> np.ndarray:
-    """The skeleton with the pen's breaks (each wide enough to stay open under the brush)."""
+    """The skeleton in its regional form, if any (`regional`), with the pen's breaks (each
+    wide enough to stay open under the brush)."""
+    skeleton = regional(skeleton, label, pen.height)
     scale = pen.height / max(skeleton.shape[0], 1)  # canvas px per skeleton px
     # A visible gap needs the path cut by a brush width more; never more than an eighth of
     # the digit, or a fat brush on a small digit would cut away whole strokes.

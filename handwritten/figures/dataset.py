@@ -21,6 +21,7 @@ from PIL import Image
 
 from handwritten.analysis.scores import CellExample
 from handwritten.figures.colours import ACCENT, MUTED, SEQUENTIAL, TRANSPARENT, WARN
+from handwritten.models.architectures import NOT_A_DIGIT
 
 DIGITS = list(range(10))
 # Height of one caption line under a tile, in the mosaic's pixels. The captions keep their font
@@ -204,21 +205,28 @@ def cell_grid(
     return image_grid(images_nhw, captions, hovers=hovers, columns=columns, tile_px=84, gap_px=30)
 
 
+def answer_name(answer: int) -> str:
+    """A confusion column's name: the digit, or "not a digit" for an 11-output model's last."""
+    return "not a digit" if answer == NOT_A_DIGIT else str(answer)
+
+
 def confusion_heatmap(
     confusion_kk: np.ndarray, selected: tuple[int, int] | None = None, title: str | None = None
 ) -> go.Figure:
-    """Rows are the true digit, columns the answer; counts in the cells, colour on a log scale.
+    """Rows are the true digit, columns the answer (an 11th, "not a digit", for a model that
+    can decline); counts in the cells, colour on a log scale.
 
     The log scale keeps a handful of mistakes visible next to ~1,000 correct answers. Plotly does
     not report clicks on heatmaps to Streamlit, so an invisible marker sits on every cell (point
-    ``10 * true + predicted``, x = predicted, y = true); `cell_from_point` reads a click back.
+    ``columns * true + predicted``, x = predicted, y = true); `cell_from_point` reads a click back.
     """
     counts = np.asarray(confusion_kk, dtype=np.int64)
-    if counts.shape != (10, 10):
-        raise ValueError(f"expected a (10, 10) confusion matrix, got shape {counts.shape}")
+    if counts.shape not in ((10, 10), (10, 11)):
+        raise ValueError(f"expected a (10, 10) or (10, 11) confusion matrix, got {counts.shape}")
+    answers = list(range(counts.shape[1]))
     figure = go.Figure(
         go.Heatmap(
-            x=DIGITS,
+            x=answers,
             y=DIGITS,
             z=np.log1p(counts),
             text=[[str(c) if c else "" for c in row] for row in counts],
@@ -243,25 +251,28 @@ def confusion_heatmap(
         )
     axis = {
         "tickmode": "array",
-        "tickvals": DIGITS,
         "showgrid": False,
         "zeroline": False,
-        "constrain": "domain",  # keep the square matrix filling its axes, ticks beside it
+        "constrain": "domain",  # keep the cells square, ticks beside them
     }
+    names = [answer_name(a).replace(" ", "<br>", 1) for a in answers]  # "not<br>a digit"
     figure.update_layout(
-        xaxis={**axis, "title": "predicted", "side": "top", "range": [-0.5, 9.5]},
-        yaxis={**axis, "title": "true", "range": [9.5, -0.5], "scaleanchor": "x"},
+        xaxis={**axis, "tickvals": answers, "ticktext": names, "title": "predicted",
+               "side": "top", "range": [-0.5, len(answers) - 0.5]},
+        yaxis={**axis, "tickvals": DIGITS, "title": "true", "range": [9.5, -0.5],
+               "scaleanchor": "x"},
         hoverdistance=30,
         dragmode=False,
         clickmode="event+select",
-    )
+    )  # fmt: skip
     return _layout(figure, 480, title)
 
 
 def _cell_markers(counts_kk: np.ndarray) -> go.Scatter:
-    """One invisible, clickable marker per confusion cell (point ``10 * true + predicted``),
-    hovering with the count and its share of the true digit."""
-    true_k, predicted_k = np.divmod(np.arange(100), 10)
+    """One invisible, clickable marker per confusion cell (point ``columns * true +
+    predicted``), hovering with the count and its share of the true digit."""
+    columns = counts_kk.shape[1]
+    true_k, predicted_k = np.divmod(np.arange(counts_kk.size), columns)
     share = counts_kk / np.maximum(counts_kk.sum(axis=1), 1)[:, None]
     return go.Scatter(
         x=predicted_k,
@@ -269,7 +280,10 @@ def _cell_markers(counts_kk: np.ndarray) -> go.Scatter:
         mode="markers",
         marker={"size": 28, "symbol": "square", "opacity": 0},
         customdata=np.stack([counts_kk.ravel(), share.ravel()], axis=1),
-        hovertemplate="true %{y}, read as %{x}: %{customdata[0]:,} images "
+        hovertext=[
+            f"true {t}, read as {answer_name(a)}" for t, a in zip(true_k, predicted_k, strict=True)
+        ],
+        hovertemplate="%{hovertext}: %{customdata[0]:,} images "
         "(%{customdata[1]:.1%} of the %{y}s)<extra></extra>",
         selected={"marker": {"opacity": 0}},
         unselected={"marker": {"opacity": 0}},
@@ -278,12 +292,13 @@ def _cell_markers(counts_kk: np.ndarray) -> go.Scatter:
 
 
 def cell_from_point(point: Mapping[str, Any]) -> tuple[int, int] | None:
-    """(true, predicted) of a point clicked on `confusion_heatmap`, or None for anything else."""
+    """(true, predicted) of a point clicked on `confusion_heatmap`, or None for anything else
+    (predicted is `NOT_A_DIGIT` for the "not a digit" column)."""
     try:
         true, predicted = round(float(point["y"])), round(float(point["x"]))
     except (KeyError, TypeError, ValueError):
         return None
-    return (true, predicted) if 0 <= true < 10 and 0 <= predicted < 10 else None
+    return (true, predicted) if 0 <= true < 10 and 0 <= predicted <= NOT_A_DIGIT else None
 
 
 def per_class_accuracy_bars(per_class: ArrayLike, support: ArrayLike | None = None) -> go.Figure:

@@ -117,6 +117,6 @@ def redrawn_digits(count: int, seed: int, digits: Split, on_drawn: DrawnFn | Non
     """`count` redrawn digits with their labels, drawn once and then read from the cache
     (`on_drawn` hears of the drawing only when it happens)."""
     images = cached_bank(
-        "redrawn-v2", count, seed, [digits], lambda: generate(count, seed, digits, on_drawn)
+        "redrawn-v3", count, seed, [digits], lambda: generate(count, seed, digits, on_drawn)
     )
     return Split(images, digits.labels_n[chosen(count, seed, digits)].astype(np.uint8))

@@ -199,15 +199,15 @@ def errors_panel(data: Mnist) -> None:
         "A model promoted on the Train page shows here at once."
     )
     model_scores = active_scores()
-    evaluation = model_scores.evaluation
-    worst = scores.worst_confusion(evaluation.confusion)
+    evaluation, confusion = model_scores.evaluation, model_scores.confusion
+    worst = scores.worst_confusion(confusion)
     accuracy, wrong, common = st.columns(3)
     accuracy.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
     wrong.metric("Misclassified", f"{len(evaluation.misclassified):,} of {evaluation.n:,}")
     common.metric(
         "Most frequent mistake",
-        f"{worst[0]} read as {worst[1]}" if worst[0] != worst[1] else "none",
-        f"{int(evaluation.confusion[worst]):,} images" if worst[0] != worst[1] else None,
+        f"{worst[0]} read as {plots.answer_name(worst[1])}" if worst[0] != worst[1] else "none",
+        f"{int(confusion[worst]):,} images" if worst[0] != worst[1] else None,
         delta_color="off",
         delta_arrow="off",
     )
@@ -219,13 +219,16 @@ def errors_panel(data: Mnist) -> None:
 @st.fragment
 def cell_panel(test: Split, model_scores: scores.ModelScores) -> None:
     """The confusion matrix, per-class accuracy and the images of the chosen cell."""
-    evaluation = model_scores.evaluation
+    evaluation, confusion = model_scores.evaluation, model_scores.confusion
+    answers = list(range(confusion.shape[1]))  # the digits, and "not a digit" if it can say so
+    if st.session_state[CELL_PREDICTED] not in answers:  # another model was promoted
+        st.session_state[CELL_PREDICTED] = st.session_state[CELL_TRUE]
     true, predicted = st.session_state[CELL_TRUE], st.session_state[CELL_PREDICTED]
     matrix, per_class = st.columns([3, 2], gap="large")
     with matrix:
         st.markdown("**Confusion matrix** (rows: true digit, columns: the model's answer)")
         st.plotly_chart(
-            plots.confusion_heatmap(evaluation.confusion, selected=(true, predicted)),
+            plots.confusion_heatmap(confusion, selected=(true, predicted)),
             key=CONFUSION_CHART, on_select=_cell_clicked, selection_mode="points", config=STILL,
         )  # fmt: skip
     with per_class:
@@ -238,19 +241,24 @@ def cell_panel(test: Split, model_scores: scores.ModelScores) -> None:
         st.caption("Click a cell of the matrix, or choose one here:")
         pick_true, pick_predicted = st.columns(2)
         pick_true.selectbox("True digit", DIGITS, key=CELL_TRUE)
-        pick_predicted.selectbox("Read as", DIGITS, key=CELL_PREDICTED)
-    total = int(evaluation.confusion[true, predicted])
+        pick_predicted.selectbox(
+            "Read as", answers, key=CELL_PREDICTED, format_func=plots.answer_name
+        )
+    total = int(confusion[true, predicted])
     examples = scores.cell_examples(
         test.labels_n, model_scores.probabilities_nk, true, predicted, limit=CELL_LIMIT
     )
     if not examples:
-        st.info(f"No test image of a {true} was read as {predicted}.")
+        st.info(f"No test image of a {true} was read as {plots.answer_name(predicted)}.")
         return
     shown = f" (the first {len(examples)})" if total > len(examples) else ""
     if true == predicted:
         what, order = f"read correctly{shown}", "least sure first"
     else:
-        what, order = f"misread as **{predicted}**{shown}", "most confident first"
+        what, order = (
+            f"misread as **{plots.answer_name(predicted)}**{shown}",
+            "most confident first",
+        )
     st.markdown(
         f"**{total:,}** test image{'s' if total != 1 else ''} of **{true}** {what}, {order}. "
         "Under each: its index and the model's top 3 answers."

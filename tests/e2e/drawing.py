@@ -10,6 +10,8 @@ from playwright.sync_api import Locator, Page, expect
 ONE = [[(160, 50), (160, 270)]]
 SEVEN = [[(90, 60), (230, 60), (130, 270)]]
 ZERO = [[(160, 50), (230, 100), (235, 220), (160, 275), (90, 220), (85, 100), (160, 50)]]
+# A regional form (`handwritten.data.regional`): a crossed 7.
+CROSSED_SEVEN = [[(90, 60), (230, 60), (140, 270)], [(120, 165), (220, 165)]]
 # A letter drawn as people draw it (two strokes), and a 5 whose hat is not joined to its body.
 LETTER_A = [[(70, 270), (160, 50), (250, 270)], [(110, 180), (210, 180)]]
 FIVE_DETACHED_HAT = [[(120, 60), (225, 60)],

@@ -29,19 +29,28 @@ def test_clicking_a_confusion_cell_shows_its_misread_images(page: Page, app_url:
     expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("The average digit")).to_be_visible(timeout=60_000)
     page.get_by_role("tab", name="mistakes").click()
-    # The shipped model misreads many synthetic digits; the worst cell is chosen at first.
-    expect(page.get_by_text(re.compile(r"misread as \d"))).to_be_visible(timeout=60_000)
+    # The shipped model misreads (or declines) many synthetic digits; the worst cell is chosen
+    # at first.
+    expect(page.get_by_text(re.compile(r"misread as (\d|not a digit)"))).to_be_visible(
+        timeout=60_000
+    )
     page.wait_for_function(f"({COUNTS})() !== null", timeout=60_000)
     counts = page.evaluate(COUNTS)
     mistakes = sorted(
-        ((counts[t][p], t, p) for t in range(10) for p in range(10) if t != p and counts[t][p]),
+        (
+            (counts[t][p], t, p)
+            for t in range(10)
+            for p in range(len(counts[t]))
+            if t != p and counts[t][p]
+        ),
         reverse=True,
     )
     assert len(mistakes) >= 2, counts
     count, true, predicted = mistakes[1]  # not the cell shown at first
     x, y = page.evaluate(CELL_CENTRE, [predicted, true])
     page.mouse.click(x, y)
-    heading = re.compile(rf"{count} test images? of {true} misread as {predicted},")
+    answer = "not a digit" if predicted == 10 else predicted  # the 11th column: declined
+    heading = re.compile(rf"{count} test images? of {true} misread as {answer},")
     expect(page.get_by_text(heading)).to_be_visible(timeout=60_000)
     # The cell's images: the last chart whose captions name test indices (the explorer's tab
     # comes before it, the Calibration tab's reliability diagram after it).

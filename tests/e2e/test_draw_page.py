@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from .conftest import save_screenshot
 from .drawing import (
+    CROSSED_SEVEN,
     FIVE_DETACHED_HAT,
     LETTER_A,
     ONE,
@@ -22,14 +23,17 @@ from .drawing import (
 )
 
 
-@pytest.mark.parametrize("strokes, digit", [(ONE, "1"), (SEVEN, "7"), (ZERO, "0")])
-def test_drawn_digit_is_read(page: Page, app_url: str, strokes, digit: str) -> None:
+@pytest.mark.parametrize(
+    "strokes, digit, name",
+    [(ONE, "1", "1"), (SEVEN, "7", "7"), (ZERO, "0", "0"), (CROSSED_SEVEN, "7", "7-crossed")],
+)  # fmt: skip
+def test_drawn_digit_is_read(page: Page, app_url: str, strokes, digit: str, name: str) -> None:
     page.goto(app_url)
     expect(prediction(page)).to_contain_text("–", timeout=60_000)
     draw(page, strokes)
     expect(prediction(page)).to_have_text(f"Prediction{digit}", timeout=60_000)
     page.locator(".probability-bars").first.wait_for()
-    save_screenshot(page, f"draw-{digit}")
+    save_screenshot(page, f"draw-{name}")
 
 
 def test_a_letter_is_not_a_digit_and_a_detached_hat_still_makes_a_5(
