@@ -155,7 +155,8 @@ def candidate_runs(found: Pieces, prior: Prior, strays: list[bool] | None = None
     next piece at most `max_gap` stroke widths beside the run so far (a 5's hat, a 4's bar or
     a 7's bar overlap their digit's columns; neighbouring digits usually stand further apart).
     The parts of a stroke cut where digits may touch count as one stroke towards
-    `max_components`: a 5 in two strokes, its body cut in three places, is five pieces. A run
+    `max_components`: a 5 in two strokes, its body cut in three places, is five pieces; and a
+    stroke the run holds whole counts once towards `max_parts` (`_parts_added`). A run
     that holds strays (`skippable`) between its first and last piece is also tried without
     them: a dot under a 0 lies amid the 0's pieces in left-to-right order, and read with the
     0 it makes a 9. `strays`: `skippable(found)`, when the caller has it already."""
