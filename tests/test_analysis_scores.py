@@ -31,6 +31,10 @@ def test_top_k_orders_digits_by_probability() -> None:
     digits, values = scoring.top_k(probabilities, 3)
     assert digits.tolist() == [[1, 2, 0], [9, 0, 1]]
     np.testing.assert_allclose(values, [[0.6, 0.3, 0.1], [1.0, 0.0, 0.0]])
+    declined = np.array([[0.05] + [0.0] * 8 + [0.15, 0.8]])  # an 11-output model said "not a digit"
+    digits, values = scoring.top_k(declined, 2)
+    assert digits.tolist() == [[10, 9]]
+    np.testing.assert_allclose(values, [[0.8, 0.15]])
 
 
 def _probabilities(rows: list[tuple[int, float]]) -> np.ndarray:

@@ -79,6 +79,9 @@ def test_cell_grid_shows_index_and_top_three() -> None:
     figure = plots.cell_grid(np.zeros((1, 28, 28), np.uint8), examples)
     assert figure.layout.annotations[0].text == "#42<br>2: 91%<br>7: 6% · 1: 2%"
     assert figure.data[1].hovertext[0] == "test #42, a 7, read as 2: 91%, 7: 6%, 1: 2%"
+    declined = [CellExample(7, 4, [(10, 0.8), (4, 0.15), (9, 0.03)])]
+    figure = plots.cell_grid(np.zeros((1, 28, 28), np.uint8), declined)
+    assert figure.layout.annotations[0].text == "#7<br>not a digit: 80%<br>4: 15% · 9: 3%"
 
 
 def test_confusion_heatmap_counts_log_colour_and_clickable_cells() -> None:

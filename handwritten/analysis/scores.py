@@ -113,7 +113,8 @@ def score(checkpoint: Path | FileVersion, split: Split) -> ModelScores:
 
 @dataclass(frozen=True)
 class CellExample:
-    """One test image in a confusion cell, with the model's `top` (digit, probability) guesses."""
+    """One test image in a confusion cell, with the model's `top` (answer, probability) guesses
+    (an answer is a digit, or 10 for "not a digit")."""
 
     index: int
     label: int
@@ -121,9 +122,10 @@ class CellExample:
 
 
 def top_k(probabilities_nk: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """The k most probable digits (N, k) and their probabilities (N, k), best first (digits
-    only: a "not a digit" column is left out)."""
-    probabilities_nk = np.asarray(probabilities_nk)[:, :N_CLASSES]
+    """The k most probable answers (N, k) and their probabilities (N, k), best first: digits,
+    and for a model that can decline its "not a digit" column (10), so a declined image is
+    captioned with what the model said about it."""
+    probabilities_nk = np.asarray(probabilities_nk)
     digits_nk = np.argsort(-probabilities_nk, axis=1, kind="stable")[:, :k]
     return digits_nk, np.take_along_axis(probabilities_nk, digits_nk, axis=1)
 

@@ -189,7 +189,7 @@ def example_grid(images_nhw: np.ndarray, indices: ArrayLike, columns: int = 8) -
 
 
 def _guess(digit: int, probability: float) -> str:
-    return f"{digit}: {probability:.0%}"
+    return f"{answer_name(digit)}: {probability:.0%}"
 
 
 def cell_grid(
