@@ -78,11 +78,18 @@ def test_explorer_confusion_matrix_and_a_chosen_cell(synthetic_mnist: Path) -> N
     # Choose another misread cell: its images appear, most confident mistake first. The shipped
     # model may read every synthetic digit right or decline it ("not a digit"), so an untrained
     # model that misreads plenty is promoted for this.
+    # The "not a digit" column chosen, then a model without it promoted: the choice falls back
+    # to the true digit's own cell instead of an answer the new model cannot give.
+    at.selectbox(key=data_view.CELL_TRUE).set_value(4)
+    at.selectbox(key=data_view.CELL_PREDICTED).set_value(10).run()
+    assert not at.exception, at.exception
     run = RunDir.create("mlp", root=runs_dir())
     _, params, batch_stats = nnx.split(create_model("mlp", seed=3), nnx.Param, ...)
     save_checkpoint(run.checkpoint_path, arch="mlp", params=params, batch_stats=batch_stats)
     promote(run.path)
     at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key=data_view.CELL_PREDICTED).value == 4
     scores = scoring.score(run.checkpoint_path, test)
     confusion = scores.confusion
     assert confusion.shape == (10, 10)  # a model without "not a digit": no such column
@@ -118,11 +125,18 @@ def test_the_calibration_tab_shows_the_reliability_diagram(synthetic_mnist: Path
 def test_a_promoted_model_is_scored_at_once(synthetic_mnist: Path) -> None:
     at = data_page()
     shipped = figure(at, data_view.CONFUSION_CHART)["data"][0]["text"]
+    # The "not a digit" column chosen, then a model without it promoted: the choice falls back
+    # to the true digit's own cell instead of an answer the new model cannot give.
+    at.selectbox(key=data_view.CELL_TRUE).set_value(4)
+    at.selectbox(key=data_view.CELL_PREDICTED).set_value(10).run()
+    assert not at.exception, at.exception
     run = RunDir.create("mlp", root=runs_dir())
     _, params, batch_stats = nnx.split(create_model("mlp", seed=3), nnx.Param, ...)
     save_checkpoint(run.checkpoint_path, arch="mlp", params=params, batch_stats=batch_stats)
     promote(run.path)
     at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key=data_view.CELL_PREDICTED).value == 4
     assert not at.exception, at.exception
     scores = scoring.score(run.checkpoint_path, load_split("test"))
     assert metric(at, "Test accuracy") == f"{scores.evaluation.accuracy:.2%}"

@@ -23,7 +23,7 @@ from handwritten.evaluation.calibration import (
     reliability,
     top_confidence,
 )
-from handwritten.evaluation.metrics import N_CLASSES, Evaluation, evaluate
+from handwritten.evaluation.metrics import N_CLASSES, Evaluation, confusion_matrix, evaluate
 from handwritten.models.inference import class_scores
 from handwritten.models.store import load_any
 from handwritten.recognition.predictor import Calibration
@@ -49,10 +49,9 @@ class ModelScores:
         """(10, K) counts, rows the true digit, columns the answer: for a model that can say
         "not a digit", its last column counts the digits it declined (which the digit-only
         matrix of `evaluation` leaves out), so the cost of the reject class shows."""
-        classes = self.probabilities_nk.shape[1]
-        matrix = np.zeros((N_CLASSES, classes), np.int64)
-        np.add.at(matrix, (self.labels_n.astype(np.int64), self.predictions_n), 1)
-        return matrix
+        return confusion_matrix(
+            self.labels_n, self.predictions_n, columns=self.probabilities_nk.shape[1]
+        )
 
 
 def _cache_path(version: FileVersion, split: Split) -> Path:
@@ -126,8 +125,8 @@ def top_k(probabilities_nk: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndar
     and for a model that can decline its "not a digit" column (10), so a declined image is
     captioned with what the model said about it."""
     probabilities_nk = np.asarray(probabilities_nk)
-    digits_nk = np.argsort(-probabilities_nk, axis=1, kind="stable")[:, :k]
-    return digits_nk, np.take_along_axis(probabilities_nk, digits_nk, axis=1)
+    answers_nk = np.argsort(-probabilities_nk, axis=1, kind="stable")[:, :k]
+    return answers_nk, np.take_along_axis(probabilities_nk, answers_nk, axis=1)
 
 
 def cell_indices(
@@ -157,12 +156,12 @@ def cell_examples(
 ) -> list[CellExample]:
     """The first `limit` images of a confusion cell (see `cell_indices`) with their top-k."""
     indices = cell_indices(labels_n, probabilities_nk, true, predicted)[:limit]
-    digits_nk, probs_nk = top_k(np.asarray(probabilities_nk)[indices], k)
+    answers_nk, probs_nk = top_k(np.asarray(probabilities_nk)[indices], k)
     return [
         CellExample(
-            int(i), int(labels_n[i]), [(int(d), float(p)) for d, p in zip(ds, ps, strict=True)]
+            int(i), int(labels_n[i]), [(int(a), float(p)) for a, p in zip(ans, ps, strict=True)]
         )
-        for i, ds, ps in zip(indices, digits_nk, probs_nk, strict=True)
+        for i, ans, ps in zip(indices, answers_nk, probs_nk, strict=True)
     ]
 
 

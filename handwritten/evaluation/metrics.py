@@ -28,8 +28,12 @@ class Evaluation:
         }
 
 
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
-    matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)
+def confusion_matrix(
+    labels: np.ndarray, predictions: np.ndarray, columns: int = N_CLASSES
+) -> np.ndarray:
+    """(10, `columns`) counts, rows the true digit, columns the answer (11 columns hold an
+    open-set model's "not a digit" answers)."""
+    matrix = np.zeros((N_CLASSES, columns), np.int64)
     np.add.at(matrix, (np.asarray(labels, np.int64), np.asarray(predictions, np.int64)), 1)
     return matrix
 

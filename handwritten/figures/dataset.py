@@ -188,8 +188,8 @@ def example_grid(images_nhw: np.ndarray, indices: ArrayLike, columns: int = 8) -
     return image_grid(images_nhw, captions, columns=columns, tile_px=64)
 
 
-def _guess(digit: int, probability: float) -> str:
-    return f"{answer_name(digit)}: {probability:.0%}"
+def _guess(answer: int, probability: float) -> str:
+    return f"{answer_name(answer)}: {probability:.0%}"
 
 
 def cell_grid(
@@ -198,7 +198,7 @@ def cell_grid(
     """Test images of a confusion cell, each captioned with its index and top guesses."""
     captions, hovers = [], []
     for e in examples:
-        guesses = [_guess(digit, probability) for digit, probability in e.top]
+        guesses = [_guess(answer, probability) for answer, probability in e.top]
         lines = [f"#{e.index}", guesses[0], " · ".join(guesses[1:])]
         captions.append("<br>".join(line for line in lines if line))
         hovers.append(f"test #{e.index}, a {e.label}, read as " + ", ".join(guesses))
