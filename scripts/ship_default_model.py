@@ -299,7 +299,9 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
 - **Redrawn digits** ({config.get("redrawn", 0):,} images, `handwritten/training/redrawn.py`):
   MNIST training digits (never the held-out part) redrawn by the realistic sets' pen, a round
   brush 5–40 px wide at any size, slanted, tall and narrow, with detached parts and broken
-  strokes, normalised as a drawing's chosen grouping is and trained on with their labels;
+  strokes, a share of the 1s with a flag (and a base) and of the 7s crossed
+  (`handwritten/data/regional.py`), normalised as a drawing's chosen grouping is and trained
+  on with their labels;
   {redrawn.PARTED:.0%} of them are drawn touching a neighbour, as in a string, and parted from
   it where segmentation parts touching digits (a digit with a nub of its neighbour). The
   realistic sets below are drawn by the same pen from *other* digits (held-out and MNIST test),
@@ -329,7 +331,8 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
 - **Temperature** {calibration["temperature"]:.3f}, fitted by negative log-likelihood on
   {calibration["n_logits"]:,} held-out logits; held-out ECE
   {_pct(calibration["heldout_ece_before"])} before, {_pct(calibration["heldout_ece_after"])} after.
-- **Segmentation prior** (coordinate search on held-out drawings, strings and non-digits):
+- **Segmentation prior** (coordinate search on held-out drawings, strings and non-digits;
+  a cost that moved from its default for one held-out item or less is put back):
   each group's log-probability weighed {prior["sharpness"]} times against the costs
   (a group read weakly loses more than its cost saves), per digit {prior["per_digit"]}, not a
   digit {prior["not_a_digit"]}, parting a component {prior["cut"]}, leaving a dot or stray mark out
@@ -366,9 +369,12 @@ with touching, tight and loose gaps. Latency is measured on a CPU shared with ot
 varies with load.
 
 ## Limits
-Trained on MNIST digits: regional styles MNIST lacks (a crossed 7, a 1 with a long flag) may be
-read less reliably. "Not a digit" is learned from generated negatives: a shape close to a digit
-(a Z like a 2, a spiral like a 6) can still be read as that digit, usually as "unsure".
+Trained on MNIST digits and one pen's redrawings of them: its regional forms are a flagged 1
+and a crossed 7; others (a 1 with a long flag and no base, a 4 closed at the top, a 7 with a
+hooked bar) may be read less reliably. "Not a digit" is learned from generated negatives:
+shapes unlike every template trained on are declined less often (the card's "templates never
+trained on"), and a shape close to a digit (a Z like a 2, a spiral like a 6) can still be read
+as that digit, usually as "unsure".
 """
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from handwritten.data.pieces import find_pieces
-from handwritten.evaluation.tuning import LOOSEST, Case, read, score, tune
+from handwritten.evaluation.tuning import LOOSEST, Case, one_item, read, score, tune
 from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, candidate_runs
 
 
@@ -34,7 +34,7 @@ CLOSE_BARS = [[(140, 60), (140, 260)], [(185, 60), (185, 260)]]  # a brush and a
 def test_tuning_finds_a_prior_that_reads_both_kinds_right() -> None:
     five = case(HAT_AND_BODY, [(7, 0.9), (5, 0.6), (6, 0.9)], "5", "canvas")
     eleven = case(CLOSE_BARS, [(1, 0.99), (4, 0.6), (1, 0.99)], "11", "multi")
-    cases = [five, eleven]
+    cases = [five, five, eleven, eleven]  # two of each: one item is not noise here
     # A prior that charges too little per digit splits the 5.
     assert read(five, Prior(per_digit=0.1, wide=0.0)) == "76"
     prior, figures = tune(cases, start=Prior(per_digit=0.1, wide=0.0))
@@ -47,3 +47,22 @@ def test_not_a_digit_reads_as_nothing() -> None:
                     "", "nondigit")  # fmt: skip
     assert read(scribble, LOOSEST) == ""
     assert read(Case("canvas", "1", None, [], np.zeros((0, 11))), LOOSEST) == ""
+
+
+def test_a_cost_moves_from_its_start_only_for_more_than_one_item() -> None:
+    """From a cost per digit of 2.0, which reads 5s whole but one of two pairs of 1s as a
+    4, 1.0 reads both pairs: one string more, noise in a set of two, so tuning keeps 2.0.
+    Three pairs that 2.0 reads as 4s are three strings more: the cost moves."""
+    five = case(HAT_AND_BODY, [(7, 0.9), (5, 0.6), (6, 0.9)], "5", "canvas")
+    surely_two = case(CLOSE_BARS, [(1, 0.99), (4, 0.9), (1, 0.99)], "11", "multi")
+    weakly_four = case(CLOSE_BARS, [(1, 0.99), (4, 0.3), (1, 0.99)], "11", "multi")
+    start = Prior(per_digit=2.0, wide=0.0)
+    assert [read(c, start) for c in (five, surely_two, weakly_four)] == ["5", "4", "11"]
+    assert read(surely_two, Prior(per_digit=1.0, wide=0.0)) == "11"
+    noisy = [five, five, surely_two, weakly_four]
+    assert one_item(noisy) == 0.25  # one string of two, in the mean of two sets
+    prior, figures = tune(noisy, start=start)
+    assert prior.per_digit == 2.0 and figures == score(noisy, start)
+    clear = [five, five, five, surely_two, surely_two, surely_two]
+    prior, figures = tune(clear, start=start)
+    assert read(surely_two, prior) == "11" and figures["objective"] == 1.0

@@ -5,12 +5,16 @@ templates) is preprocessed once and all its candidate groups are read by the mod
 the loosest candidate limits; each prior is then scored by re-running only the dynamic
 programme (`best_reading`), so hundreds of priors cost about what one pass of reading does.
 A coordinate search over `GRID` keeps the prior with the most held-out items read right:
-digits exactly, strings exactly, and non-digits as "not a digit".
+digits exactly, strings exactly, and non-digits as "not a digit". Then each cost goes back to
+its starting value wherever that reads at most one held-out item fewer than the best prior
+found (one item is sampling noise): chasing it had moved leaving a stray out from 1.0 to 2.0
+for one more non-digit declined, and a 7 with a small tick beside it read "17".
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +99,29 @@ def score(cases: list[Case], prior: Prior) -> dict[str, float]:
     return figures
 
 
+def one_item(cases: list[Case]) -> float:
+    """What one item of the smallest set is worth in the objective (a mean of shares)."""
+    sizes = Counter(case.name for case in cases)
+    return 1.0 / (len(sizes) * min(sizes.values())) if sizes else 0.0
+
+
+def relax(cases: list[Case], best: Prior, best_figures: dict, start: Prior) -> tuple[Prior, dict]:
+    """`best` with each `GRID` field back at `start`'s value wherever the objective stays
+    within `one_item` of `best`'s: a cost moves from its reasoned default only for more than
+    noise."""
+    floor = best_figures["objective"] - one_item(cases) - 1e-9
+    for field in GRID:
+        change: dict[str, Any] = {field: getattr(start, field)}
+        candidate = dataclasses.replace(best, **change)
+        figures = score(cases, candidate)
+        if candidate != best and figures["objective"] >= floor:
+            best, best_figures = candidate, figures
+    return best, best_figures
+
+
 def tune(cases: list[Case], start: Prior = LOOSEST, passes: int = 2) -> tuple[Prior, dict]:
-    """Coordinate search from `start` over `GRID`; (best prior, its figures)."""
+    """Coordinate search from `start` over `GRID`, then `relax` towards `start`; (best
+    prior, its figures)."""
     best, best_figures = start, score(cases, start)
     for _ in range(passes):
         for field, values in GRID.items():
@@ -106,5 +131,6 @@ def tune(cases: list[Case], start: Prior = LOOSEST, passes: int = 2) -> tuple[Pr
                 figures = score(cases, candidate)
                 if figures["objective"] > best_figures["objective"] + 1e-9:
                     best, best_figures = candidate, figures
+    best, best_figures = relax(cases, best, best_figures, start)
     limits = {"max_components": LOOSEST.max_components, "max_parts": LOOSEST.max_parts}
     return dataclasses.replace(best, **limits), best_figures
