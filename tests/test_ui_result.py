@@ -52,14 +52,15 @@ def test_the_memo_is_bounded() -> None:
     assert predictor.calls == REMEMBERED + 4
 
 
-def _show_a_reading(read_anyway: float | None) -> None:
+def _show_a_reading(read_anyway: float | None, confidence: float = 0.99) -> None:
     from handwritten.recognition.predictor import Calibration, DigitPrediction, Prediction
     from handwritten.ui.result import show_prediction
 
     digits = [DigitPrediction(d, 0.99, [0.0] * 10, (0, 0, 28, 28)) for d in (3, 8)]
-    prediction = Prediction(label=None, digits="38", confidence=0.99, probabilities=[0.0] * 10,
-                            unsure=True, reason="unsure: …", per_digit=digits,
-                            read_anyway=read_anyway, classes=11)  # fmt: skip
+    prediction = Prediction(label=None, digits="38", confidence=confidence,
+                            probabilities=[0.0] * 10, unsure=True, reason="unsure: …",
+                            per_digit=digits, read_anyway=read_anyway, classes=11,
+                            threshold=0.916)  # fmt: skip
     show_prediction(prediction, calibration=Calibration())
 
 
@@ -73,3 +74,7 @@ def test_digits_read_anyway_say_why_they_are_unsure_though_each_is_sure() -> Non
     )
     plain = AppTest.from_function(_show_a_reading, kwargs={"read_anyway": None}).run()
     assert plain.warning[0].value.startswith("Unsure: the model is only 99% confident")
+    # Just below a cut of 91.6%, whole percent would say "92%" beside "below 91.6%".
+    close = AppTest.from_function(_show_a_reading, kwargs={"read_anyway": None,
+                                                           "confidence": 0.9154}).run()  # fmt: skip
+    assert close.warning[0].value.startswith("Unsure: the model is only 91.5% confident")

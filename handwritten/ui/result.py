@@ -76,7 +76,7 @@ def predict_or_explain(predictor: Predictor, image: Any, failure: str) -> Predic
 
 def threshold_sentence(calibration: Calibration) -> str:
     """The one sentence that says what "unsure" means for this model."""
-    cut = f"{calibration.unsure_below:.0%}"
+    cut = f"{calibration.unsure_below:.1%}"  # 91.6%: a whole 92% would look unmet at 91.8%
     if calibration.confident_error is None:
         return (
             f"Answers below {cut} confidence are marked unsure: a fixed cut, since this model "
@@ -147,9 +147,16 @@ def _why_unsure(prediction: Prediction) -> str:
             "vouched for. Digits that touch often read so: leave a little gap between them."
         )
     return (
-        f"Unsure: the model is only {prediction.confidence:.0%} confident. This may not be "
-        "a digit, or it is written in a way MNIST rarely shows."
+        f"Unsure: the model is only {_percent_below(prediction.confidence, prediction.threshold)}"
+        " confident. This may not be a digit, or it is written in a way MNIST rarely shows."
     )
+
+
+def _percent_below(value: float, cut: float) -> str:
+    """`value` in whole percent, or to a tenth where it rounds to the same whole percent as
+    the cut (91.5%, not "only 92% confident" beside answers below 92% marked unsure)."""
+    whole = f"{value:.0%}"
+    return f"{value:.1%}" if whole == f"{cut:.0%}" else whole
 
 
 def _reading_labels(prediction: Prediction) -> list[str]:
