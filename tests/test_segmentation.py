@@ -327,16 +327,23 @@ ZERO_AND_A_DOT_BELOW = [
 SEVEN_AND_A_TICK = [[(150, 70), (260, 70), (185, 280)], [(40, 200), (46, 216)]]
 
 
+def round_ended(strokes: Strokes) -> Strokes:
+    """The strokes with a dab of the brush at each end, as the browser's canvas draws them."""
+    return strokes + [[end] for points in strokes for end in (points[0], points[-1])]
+
+
 @pytest.mark.parametrize(
     ("strokes", "brush", "expected"),
-    [(ZERO_AND_A_DOT_BELOW, 8, "0"), (SEVEN_AND_A_TICK, 6, "7")],
-    ids=["0-dot-below", "7-tick"],
-)
+    [(ZERO_AND_A_DOT_BELOW, 8, "0"), (SEVEN_AND_A_TICK, 6, "7"),
+     (round_ended(SEVEN_AND_A_TICK), 20, "7")],
+    ids=["0-dot-below", "7-tick", "7-tick-canvas-brush"],
+)  # fmt: skip
 def test_strays_are_left_out(
     predictor: Predictor, strokes: Strokes, brush: int, expected: str
 ) -> None:
     """Read with their stray, these were "9" (74%, unsure) and "17" before strays could be
-    left out from amid a digit's pieces and small strokes could be strays."""
+    left out from amid a digit's pieces and small strokes could be strays; the tick drawn
+    with the canvas's brush read "17" while a stray mark was at most 0.15 of the tallest."""
     prediction = predictor.predict(canvas(strokes, brush=brush))
     assert prediction.digits == expected and not prediction.unsure, prediction.reason
 
