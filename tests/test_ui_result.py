@@ -78,3 +78,6 @@ def test_digits_read_anyway_say_why_they_are_unsure_though_each_is_sure() -> Non
     close = AppTest.from_function(_show_a_reading, kwargs={"read_anyway": None,
                                                            "confidence": 0.9154}).run()  # fmt: skip
     assert close.warning[0].value.startswith("Unsure: the model is only 91.5% confident")
+    kwargs = {"read_anyway": None, "confidence": 0.91595}
+    closer = AppTest.from_function(_show_a_reading, kwargs=kwargs).run()
+    assert closer.warning[0].value.startswith("Unsure: the model is only 91.59% confident")

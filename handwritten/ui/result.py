@@ -153,10 +153,14 @@ def _why_unsure(prediction: Prediction) -> str:
 
 
 def _percent_below(value: float, cut: float) -> str:
-    """`value` in whole percent, or to a tenth where it rounds to the same whole percent as
-    the cut (91.5%, not "only 92% confident" beside answers below 92% marked unsure)."""
-    whole = f"{value:.0%}"
-    return f"{value:.1%}" if whole == f"{cut:.0%}" else whole
+    """`value` in whole percent, or with as many decimals (up to two) as it takes not to read
+    the same as the cut (91.5%, not "only 92% confident" beside answers below 92% marked
+    unsure; 91.55% beside a cut of 91.58%)."""
+    for decimals in (0, 1, 2):
+        shown = f"{value:.{decimals}%}"
+        if shown != f"{cut:.{decimals}%}":
+            break
+    return shown
 
 
 def _reading_labels(prediction: Prediction) -> list[str]:
