@@ -113,8 +113,10 @@ def relax(cases: list[Case], best: Prior, best_figures: dict, start: Prior) -> t
     for field in GRID:
         change: dict[str, Any] = {field: getattr(start, field)}
         candidate = dataclasses.replace(best, **change)
+        if candidate == best:  # already at its start: nothing to score
+            continue
         figures = score(cases, candidate)
-        if candidate != best and figures["objective"] >= floor:
+        if figures["objective"] >= floor:
             best, best_figures = candidate, figures
     return best, best_figures
 
