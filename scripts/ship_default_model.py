@@ -327,7 +327,9 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
   step of 0.25 that still leaves {_pct(calibration["min_rejected"])} of the held-out non-digits
   answered "not a digit" by that output alone. Without it the output also claims odd but real
   digits; with it they are read as digits (often unsure) and the rest of the non-digits are
-  declined as unsure.
+  declined as unsure. Segmentation takes the margin back where it weighs a group read as one
+  digit against other groupings: two touching digits squeezed into one group look like no
+  digit to the model, and the margin would let them pass as one digit.
 - **Temperature** {calibration["temperature"]:.3f}, fitted by negative log-likelihood on
   {calibration["n_logits"]:,} held-out logits; held-out ECE
   {_pct(calibration["heldout_ece_before"])} before, {_pct(calibration["heldout_ece_after"])} after.

@@ -14,6 +14,7 @@ from handwritten.evaluation.calibration import (
     threshold_for_declines,
 )
 from handwritten.recognition.predictor import Calibration
+from handwritten.recognition.segmentation import without_margin
 
 
 def test_ece_by_hand() -> None:
@@ -105,3 +106,18 @@ def test_raw_logits_undo_the_calibration() -> None:
     calibration = Calibration(temperature=0.7, reject_offset=2.25)
     recovered = calibration.raw_logits(calibration.probabilities(logits))
     np.testing.assert_allclose(softmax_t(recovered), softmax_t(logits), atol=1e-9)
+
+
+def test_taking_the_margin_back_gives_the_models_own_softmax() -> None:
+    """Segmentation scores a digit reading with "not a digit" at the model's own strength:
+    the calibrated log-probabilities with `margin` taken back are the softmax of the raw
+    logits at the same temperature (computed here from the logits directly)."""
+    logits = np.random.default_rng(0).normal(0.0, 3.0, (6, 11))
+    calibration = Calibration(temperature=0.7, reject_offset=2.25)
+    assert calibration.margin == pytest.approx(2.25 / 0.7)
+    shown = calibration.log_probabilities(logits)
+    own = logits / 0.7 - np.log(np.exp(logits / 0.7).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(without_margin(shown, calibration.margin), own, atol=1e-12)
+    assert without_margin(shown, 0.0) is shown
+    ten = Calibration(temperature=0.7).log_probabilities(logits[:, :10])
+    assert without_margin(ten, 5.0) is ten  # no "not a digit" output: nothing to take back

@@ -249,6 +249,42 @@ def test_not_a_digit_only_when_no_digit_reads_well() -> None:
     assert segment(ink(TWO_BARS[:1]), found, one_or_not(1e-4, 0.999)).labels == [NOT_A_DIGIT]
 
 
+def test_ink_the_model_calls_no_digit_reads_badly_as_one_digit_against_other_groupings() -> None:
+    """Two touching digits squeezed into one group: the calibrated probabilities (their margin
+    against "not a digit" taken off) read it as a 1 at 0.6 with 0.3 "not a digit", and alone
+    the whole wins (log 0.6 - 2 per digit - 1 for its gap = -3.51, against two sure 1s at
+    2 log 0.99 - 4 = -4.02). With the margin (3) taken back, the model gives the whole 0.6 /
+    (0.6 + 0.3 e^3 + 0.009) = 0.090 as a 1: -2.40 - 3 = -5.40, and the two 1s (0.971 each
+    now: -4.06) win."""
+    close_bars = [[(140, 60), (140, 260)], [(180, 60), (180, 260)]]
+    found = find_pieces(ink(close_bars) >= 0.35)
+
+    def rows(images: np.ndarray) -> np.ndarray:
+        out = table((1, 0.99), (1, 0.6), (1, 0.99))(images)
+        out[1, NOT_A_DIGIT] = np.log(0.3)
+        return out
+
+    assert segment(ink(close_bars), found, rows).labels == [1]
+    reading = segment(ink(close_bars), found, rows, margin=3.0)
+    assert reading.labels == [1, 1] and reading.groups == [[0], [1]]
+    # The reading keeps the calibrated probabilities, margin or not.
+    np.testing.assert_allclose(reading.log_probabilities[:, 1], np.log(0.99))
+
+
+def test_the_margin_never_declines_what_the_calibrated_probabilities_read_as_a_digit() -> None:
+    """Alone, a group the calibrated probabilities read as a 1 (0.6, against 0.3 "not a
+    digit") stays a 1 however strongly the model's own outputs call it no digit: the margin
+    only weighs a digit reading against other groupings."""
+    found = find_pieces(ink(TWO_BARS[:1]) >= 0.35)
+
+    def one_or_not(images: np.ndarray) -> np.ndarray:
+        out = np.full((len(images), 11), np.log(1e-3))
+        out[:, 1], out[:, NOT_A_DIGIT] = np.log(0.6), np.log(0.3)
+        return out
+
+    assert segment(ink(TWO_BARS[:1]), found, one_or_not, margin=10.0).labels == [1]
+
+
 def test_a_reading_mixing_digits_and_not_a_digit_keeps_the_best_reading_of_digits() -> None:
     found = find_pieces(ink(TWO_BARS) >= 0.35)
     reading = segment(ink(TWO_BARS), found, table((1, 0.99), (NOT_A_DIGIT, 0.9)))

@@ -66,3 +66,14 @@ def test_a_cost_moves_from_its_start_only_for_more_than_one_item() -> None:
     clear = [five, five, five, surely_two, surely_two, surely_two]
     prior, figures = tune(clear, start=start)
     assert read(surely_two, prior) == "11" and figures["objective"] == 1.0
+
+
+def test_a_case_is_read_with_its_calibrations_margin() -> None:
+    """Tuning reads each case as the predictor would: "not a digit" at the model's own
+    strength where a group is scored as one digit (`Case.margin`, from the calibration)."""
+    squeezed = case(CLOSE_BARS, [(1, 0.99), (1, 0.6), (1, 0.99)], "11", "multi")
+    squeezed.log_p[1, NOT_A_DIGIT] = np.log(0.3)
+    prior = Prior(per_digit=2.0, wide=0.0)
+    assert read(squeezed, prior) == "1"
+    squeezed.margin = 3.0
+    assert read(squeezed, prior) == "11"

@@ -59,6 +59,7 @@ class Case:
     runs: list[Run]
     log_p: np.ndarray
     strays: list[bool] | None = None  # `skippable(found)`, found once
+    margin: float = 0.0  # the calibration's margin against "not a digit" (`Calibration.margin`)
 
 
 def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list[Case]:
@@ -75,7 +76,8 @@ def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list
             runs = candidate_runs(found, LOOSEST, strays)
             crops = candidate_crops(prepared.ink, found, runs)
             log_p = predictor.log_probabilities(np.stack([c.centred for c in crops]))
-            cases.append(Case(name, item.expected, found, runs, log_p, strays))
+            margin = predictor.calibration.margin
+            cases.append(Case(name, item.expected, found, runs, log_p, strays, margin))
     return cases
 
 
@@ -83,7 +85,9 @@ def read(case: Case, prior: Prior) -> str:
     """The digits a prior reads ("" for "no digit" and for "not a digit")."""
     if case.found is None:
         return ""
-    reading = best_reading(case.found, case.runs, case.log_p, prior, strays=case.strays)
+    reading = best_reading(
+        case.found, case.runs, case.log_p, prior, strays=case.strays, margin=case.margin
+    )
     if reading is None or NOT_A_DIGIT in reading[1]:
         return ""
     return "".join(str(label) for label in reading[1])

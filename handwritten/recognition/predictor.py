@@ -82,6 +82,13 @@ class Calibration:
             logits[:, NOT_A_DIGIT] -= self.reject_offset
         return logits
 
+    @property
+    def margin(self) -> float:
+        """`reject_offset` in log-probability units: how much less likely "not a digit" is in
+        these probabilities than in the model's own softmax at the same temperature (adding it
+        to the class's log-probability and renormalising gives that softmax back)."""
+        return self.reject_offset / self.temperature
+
     def raw_logits(self, probabilities_nk: np.ndarray) -> np.ndarray:
         """The inverse of `probabilities`: raw logits (N, K), up to a constant per row (which
         a softmax ignores), of calibrated probabilities."""
@@ -262,7 +269,10 @@ class Predictor:
             tuple(sorted(group)): crop
             for group, crop in zip(prepared.groups, prepared.digits, strict=True)
         }
-        return segment(prepared.ink, prepared.pieces, self.log_probabilities, self.prior, known)
+        return segment(
+            prepared.ink, prepared.pieces, self.log_probabilities, self.prior, known,
+            margin=self.calibration.margin,
+        )  # fmt: skip
 
     def _prediction_of(
         self,

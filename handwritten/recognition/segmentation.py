@@ -11,7 +11,10 @@ per digit, a cost for parting a connected component, a cost for leaving a dot or
 out (`skippable`; from amid a digit's pieces too), and a cost for a group much wider than tall.
 With a model that has a "not a digit" class, a group may be
 read as not a digit too, at a further cost, so that ink is called "not a digit" only when no
-digit reading explains it reasonably well. A reading that mixes digits with "not a digit" also
+digit reading explains it reasonably well. A group read as one digit is scored with "not a digit"
+at the model's own strength (`without_margin`): two touching digits squeezed into one group
+look like no digit to the model (a "62" read as a 2 at 69% is 87% "not a digit" without the
+margin). A reading that mixes digits with "not a digit" also
 keeps the best reading without it (`Reading.digits_only`): two digits that touch often read as
 "not a digit" whole, and the predictor may answer with the digits instead, marked unsure.
 """
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 
 from handwritten.data.normalise import DigitCrop
 from handwritten.data.pieces import Pieces, crop_group
@@ -32,7 +36,7 @@ from handwritten.models.architectures import NOT_A_DIGIT
 
 __all__ = [
     "NOT_A_DIGIT", "Prior", "Reading", "Run", "best_reading", "candidate_crops", "candidate_runs",
-    "segment",
+    "segment", "without_margin",
 ]  # fmt: skip
 
 LogProbabilities = Callable[[np.ndarray], np.ndarray]  # images (N, 28, 28) -> (N, K) log p
@@ -227,23 +231,25 @@ def _split_cost(found: Pieces, run: Run, prior: Prior) -> float:
 
 
 def _run_score(
-    found: Pieces, run: Run, log_p: np.ndarray, prior: Prior, reject: bool
+    found: Pieces, run: Run, log_p: np.ndarray, as_digit: np.ndarray, prior: Prior, reject: bool
 ) -> tuple[float, int]:
-    """The best (score, class) of one run read as one digit or (with `reject`) as not a
-    digit."""
+    """(score, class) of one run: read as a digit or (with `reject`) as not a digit, whichever
+    the calibrated `log_p` makes likelier. A digit reading is scored by `as_digit` (`log_p`
+    with the calibration's margin against "not a digit" taken back), so that ink the model
+    itself calls no digit explains itself badly as one digit against other groupings (two
+    touching digits as one) without being declined where its own probabilities say digit."""
     top, left, bottom, right = run.box
     aspect = (right - left) / max(bottom - top, 1)
     shape = prior.wide * max(0.0, aspect - prior.wide_from) + prior.gap * run.gaps
     strays = prior.skip_dot * len(run.left_out)
     cost = prior.per_digit + shape + strays + _split_cost(found, run, prior)
     digit = int(np.argmax(log_p[:10]))
-    best = (prior.sharpness * float(log_p[digit]) - cost, digit)
     if reject and len(log_p) > NOT_A_DIGIT:
         against = prior.not_a_digit + prior.wide_not_a_digit * max(0.0, aspect - 1.0)
-        rejected = prior.sharpness * float(log_p[NOT_A_DIGIT]) - cost - against
-        if rejected > best[0]:
-            best = (rejected, NOT_A_DIGIT)
-    return best
+        rejected = prior.sharpness * float(log_p[NOT_A_DIGIT]) - against
+        if rejected > prior.sharpness * float(log_p[digit]):
+            return rejected - cost, NOT_A_DIGIT
+    return prior.sharpness * float(as_digit[digit]) - cost, digit
 
 
 def _overlap(box: Box, other: Box) -> float:
@@ -253,39 +259,46 @@ def _overlap(box: Box, other: Box) -> float:
     return max(0.0, shared / max(narrower, 1))
 
 
+def without_margin(log_p: np.ndarray, margin: float) -> np.ndarray:
+    """Calibrated log-probabilities (N, K) with their margin against "not a digit" taken back
+    (`Calibration.margin`): that class made e^`margin` times as likely, renormalised. The
+    margin keeps odd single digits from being declined, and would let two touching digits
+    squeezed into one group pass as one digit."""
+    if margin == 0.0 or log_p.ndim != 2 or log_p.shape[1] <= NOT_A_DIGIT:
+        return log_p
+    raised = np.array(log_p, np.float64)
+    raised[:, NOT_A_DIGIT] += margin
+    return raised - logsumexp(raised, axis=1, keepdims=True)
+
+
 def _allowed(
-    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, reject: bool
+    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, reject: bool, margin: float
 ) -> dict[int, list[tuple[int, float, int]]]:
     """The runs `prior` allows, by first piece: (run index, score, class)."""
     starting: dict[int, list[tuple[int, float, int]]] = {}
-    for index, (run, lp) in enumerate(zip(runs, log_p, strict=True)):
-        if (
-            run.components <= prior.max_components
-            and run.parts <= prior.max_parts
-            and run.widest <= prior.max_gap
-        ):
-            score, label = _run_score(found, run, lp, prior, reject)
+    as_digit = without_margin(log_p, margin)
+    for index, (run, lp, digit_lp) in enumerate(zip(runs, log_p, as_digit, strict=True)):
+        within = run.components <= prior.max_components and run.parts <= prior.max_parts
+        if within and run.widest <= prior.max_gap:
+            score, label = _run_score(found, run, lp, digit_lp, prior, reject)
             starting.setdefault(run.start, []).append((index, score, label))
     return starting
 
 
 def best_reading(
-    found: Pieces,
-    runs: list[Run],
-    log_p: np.ndarray,
-    prior: Prior,
-    *,
-    reject: bool = True,
-    strays: list[bool] | None = None,
-) -> tuple[list[int], list[int], list[int]] | None:
+    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, *, reject: bool = True,
+    strays: list[bool] | None = None, margin: float = 0.0,
+) -> tuple[list[int], list[int], list[int]] | None:  # fmt: skip
     """The dynamic programme: (chosen run indices, their classes, skipped dots) of the best
     reading, left to right, using only the runs `prior` allows (so one set of candidates can
     be re-scored under many priors when tuning); without `reject`, every group is a digit.
     A state is how many pieces are read and the last group chosen, so that two neighbouring
     groups can be charged for sharing columns (`Prior.overlap`). `strays`: `skippable(found)`,
-    when the caller has it already (tuning reads one set of pieces under hundreds of priors)."""
+    when the caller has it already (tuning reads one set of pieces under hundreds of priors).
+    `margin`: the calibration's margin against "not a digit" (`Calibration.margin`), taken back
+    where a group is scored as one digit."""
     pieces = found.pieces
-    starting = _allowed(found, runs, log_p, prior, reject)
+    starting = _allowed(found, runs, log_p, prior, reject, margin)
     can_skip = skippable(found) if strays is None else strays
     # best[position][last group or -1] = (score, the state before, the group taken or -1)
     State = tuple[float, tuple[int, int], int]
@@ -343,10 +356,12 @@ def segment(
     log_probabilities: LogProbabilities,
     prior: Prior = Prior(),
     known: dict[tuple[int, ...], DigitCrop] | None = None,
+    margin: float = 0.0,
 ) -> Reading | None:
     """The best reading of the pieces, or None when there are too many to search. `known`
     crops (by their sorted piece positions: the preprocessing's geometric groups) are reused,
-    not normalised again (a crop costs about half a millisecond)."""
+    not normalised again (a crop costs about half a millisecond). `margin`: as `best_reading`
+    takes it (the log-probabilities stay the calibrated ones in the reading)."""
     if not found.pieces:
         return None
     strays = skippable(found)
@@ -355,9 +370,12 @@ def segment(
         return None
     crops = candidate_crops(ink, found, runs, known)
     log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
-    reading = _reading(runs, crops, log_p, best_reading(found, runs, log_p, prior, strays=strays))
+    best = best_reading(found, runs, log_p, prior, strays=strays, margin=margin)
+    reading = _reading(runs, crops, log_p, best)
     if reading is not None and reading.mixed:
-        digits_only = best_reading(found, runs, log_p, prior, reject=False, strays=strays)
+        digits_only = best_reading(
+            found, runs, log_p, prior, reject=False, strays=strays, margin=margin
+        )
         reading.digits_only = _reading(runs, crops, log_p, digits_only)
     return reading
 
