@@ -7,7 +7,12 @@ from PIL import Image, ImageDraw
 
 from handwritten.data.pieces import find_pieces
 from handwritten.evaluation.tuning import LOOSEST, Case, one_item, read, score, tune
-from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, candidate_runs
+from handwritten.recognition.segmentation import (
+    NOT_A_DIGIT,
+    Prior,
+    candidate_runs,
+    without_margin,
+)
 
 
 def pieces_of(strokes: list[list[tuple[int, int]]]):
@@ -70,10 +75,11 @@ def test_a_cost_moves_from_its_start_only_for_more_than_one_item() -> None:
 
 def test_a_case_is_read_with_its_calibrations_margin() -> None:
     """Tuning reads each case as the predictor would: "not a digit" at the model's own
-    strength where a group is scored as one digit (`Case.margin`, from the calibration)."""
+    strength where a group is scored as one digit (`Case.as_digit`, from the calibration's
+    margin)."""
     squeezed = case(CLOSE_BARS, [(1, 0.99), (1, 0.6), (1, 0.99)], "11", "multi")
     squeezed.log_p[1, NOT_A_DIGIT] = np.log(0.3)
     prior = Prior(per_digit=2.0, wide=0.0)
     assert read(squeezed, prior) == "1"
-    squeezed.margin = 3.0
+    squeezed.as_digit = without_margin(squeezed.log_p, 3.0)
     assert read(squeezed, prior) == "11"

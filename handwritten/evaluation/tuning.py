@@ -32,6 +32,7 @@ from handwritten.recognition.segmentation import (
     candidate_crops,
     candidate_runs,
     skippable,
+    without_margin,
 )
 
 LOOSEST = Prior(max_gap=2.5, max_components=5, max_parts=10)
@@ -59,7 +60,9 @@ class Case:
     runs: list[Run]
     log_p: np.ndarray
     strays: list[bool] | None = None  # `skippable(found)`, found once
-    margin: float = 0.0  # the calibration's margin against "not a digit" (`Calibration.margin`)
+    # `log_p` with the calibration's margin against "not a digit" taken back (`without_margin`,
+    # once: hundreds of priors score each case), which digit readings are scored by; None: log_p
+    as_digit: np.ndarray | None = None
 
 
 def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list[Case]:
@@ -76,8 +79,8 @@ def collect(predictor: Predictor, counts: dict[str, int], seed: int = 0) -> list
             runs = candidate_runs(found, LOOSEST, strays)
             crops = candidate_crops(prepared.ink, found, runs)
             log_p = predictor.log_probabilities(np.stack([c.centred for c in crops]))
-            margin = predictor.calibration.margin
-            cases.append(Case(name, item.expected, found, runs, log_p, strays, margin))
+            as_digit = without_margin(log_p, predictor.calibration.margin)
+            cases.append(Case(name, item.expected, found, runs, log_p, strays, as_digit))
     return cases
 
 
@@ -86,7 +89,7 @@ def read(case: Case, prior: Prior) -> str:
     if case.found is None:
         return ""
     reading = best_reading(
-        case.found, case.runs, case.log_p, prior, strays=case.strays, margin=case.margin
+        case.found, case.runs, case.log_p, prior, strays=case.strays, as_digit=case.as_digit
     )
     if reading is None or NOT_A_DIGIT in reading[1]:
         return ""

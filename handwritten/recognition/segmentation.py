@@ -272,11 +272,11 @@ def without_margin(log_p: np.ndarray, margin: float) -> np.ndarray:
 
 
 def _allowed(
-    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, reject: bool, margin: float
-) -> dict[int, list[tuple[int, float, int]]]:
+    found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, reject: bool,
+    as_digit: np.ndarray,
+) -> dict[int, list[tuple[int, float, int]]]:  # fmt: skip
     """The runs `prior` allows, by first piece: (run index, score, class)."""
     starting: dict[int, list[tuple[int, float, int]]] = {}
-    as_digit = without_margin(log_p, margin)
     for index, (run, lp, digit_lp) in enumerate(zip(runs, log_p, as_digit, strict=True)):
         within = run.components <= prior.max_components and run.parts <= prior.max_parts
         if within and run.widest <= prior.max_gap:
@@ -287,7 +287,7 @@ def _allowed(
 
 def best_reading(
     found: Pieces, runs: list[Run], log_p: np.ndarray, prior: Prior, *, reject: bool = True,
-    strays: list[bool] | None = None, margin: float = 0.0,
+    strays: list[bool] | None = None, as_digit: np.ndarray | None = None,
 ) -> tuple[list[int], list[int], list[int]] | None:  # fmt: skip
     """The dynamic programme: (chosen run indices, their classes, skipped dots) of the best
     reading, left to right, using only the runs `prior` allows (so one set of candidates can
@@ -295,10 +295,10 @@ def best_reading(
     A state is how many pieces are read and the last group chosen, so that two neighbouring
     groups can be charged for sharing columns (`Prior.overlap`). `strays`: `skippable(found)`,
     when the caller has it already (tuning reads one set of pieces under hundreds of priors).
-    `margin`: the calibration's margin against "not a digit" (`Calibration.margin`), taken back
-    where a group is scored as one digit."""
+    `as_digit`: what a group read as one digit is scored by (`without_margin`; None: `log_p`)."""
     pieces = found.pieces
-    starting = _allowed(found, runs, log_p, prior, reject, margin)
+    as_digit = log_p if as_digit is None else as_digit
+    starting = _allowed(found, runs, log_p, prior, reject, as_digit)
     can_skip = skippable(found) if strays is None else strays
     # best[position][last group or -1] = (score, the state before, the group taken or -1)
     State = tuple[float, tuple[int, int], int]
@@ -360,8 +360,8 @@ def segment(
 ) -> Reading | None:
     """The best reading of the pieces, or None when there are too many to search. `known`
     crops (by their sorted piece positions: the preprocessing's geometric groups) are reused,
-    not normalised again (a crop costs about half a millisecond). `margin`: as `best_reading`
-    takes it (the log-probabilities stay the calibrated ones in the reading)."""
+    not normalised again (a crop costs about half a millisecond). `margin`: `Calibration.margin`,
+    taken back where a group is scored as one digit (the reading keeps `log_p`)."""
     if not found.pieces:
         return None
     strays = skippable(found)
@@ -370,11 +370,12 @@ def segment(
         return None
     crops = candidate_crops(ink, found, runs, known)
     log_p = log_probabilities(np.stack([c.centred for c in crops]).astype(np.float32))
-    best = best_reading(found, runs, log_p, prior, strays=strays, margin=margin)
+    as_digit = without_margin(log_p, margin)
+    best = best_reading(found, runs, log_p, prior, strays=strays, as_digit=as_digit)
     reading = _reading(runs, crops, log_p, best)
     if reading is not None and reading.mixed:
         digits_only = best_reading(
-            found, runs, log_p, prior, reject=False, strays=strays, margin=margin
+            found, runs, log_p, prior, reject=False, strays=strays, as_digit=as_digit
         )
         reading.digits_only = _reading(runs, crops, log_p, digits_only)
     return reading
