@@ -44,8 +44,11 @@ def measure(repeats: int) -> dict[str, float]:
     from handwritten.data.pieces import crop_group
     from handwritten.data.preprocess import preprocess
     from handwritten.evaluation.latency import DRAWINGS, drawing
+    try:
+        from handwritten.recognition.candidates import candidate_runs
+    except ImportError:  # a checkout from before candidates had a module of their own
+        from handwritten.recognition.segmentation import candidate_runs  # type: ignore
     from handwritten.recognition.predictor import Predictor
-    from handwritten.recognition.segmentation import candidate_runs
 
     prior = Predictor.load("default").prior  # the shipped model's candidate limits
 

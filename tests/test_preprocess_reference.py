@@ -24,7 +24,8 @@ from PIL import Image, ImageFilter
 
 from handwritten.data.preprocess import PreprocessResult, preprocess
 from handwritten.evaluation.latency import CANVAS, DRAWINGS, drawing
-from handwritten.recognition.segmentation import Prior, candidate_crops, candidate_runs
+from handwritten.recognition.candidates import candidate_crops, candidate_runs
+from handwritten.recognition.prior import Prior
 
 REFERENCE = Path(__file__).parent / "data" / "preprocess_reference.npz"
 BRUSHES = (5, 12, 18, 28, 40)

@@ -10,15 +10,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from handwritten.data.pieces import Piece, Pieces, find_pieces
+from handwritten.recognition.candidates import _column_gaps, candidate_runs, skippable
 from handwritten.recognition.predictor import Predictor
-from handwritten.recognition.segmentation import (
-    NOT_A_DIGIT,
-    Prior,
-    best_reading,
-    candidate_runs,
-    segment,
-    skippable,
-)
+from handwritten.recognition.prior import Prior
+from handwritten.recognition.segmentation import NOT_A_DIGIT, best_reading, segment
 
 Strokes = list[list[tuple[int, int]]]
 
@@ -63,6 +58,26 @@ TWO_BARS = [[(80, 60), (80, 260)], [(240, 60), (240, 260)]]
 def test_two_far_apart_strokes_are_never_one_candidate() -> None:
     found = find_pieces(ink(TWO_BARS) >= 0.35)
     assert [(r.start, r.stop) for r in candidate_runs(found, Prior())] == [(0, 1), (1, 2)]
+
+
+def test_empty_columns_between_pieces_are_counted_in_any_order() -> None:
+    """By hand: spans [0, 10), [30, 40), [12, 20) of a 2 px brush leave 2 px and 10 px empty
+    (1 and 5 brushes); a piece lying in another's columns leaves none."""
+    assert _column_gaps([(0, 10), (30, 40), (12, 20)], 2.0) == (6.0, 5.0)
+    assert _column_gaps([(0, 50), (60, 70), (50, 100)], 2.0) == (0.0, 0.0)
+    assert _column_gaps([(5, 9)], 2.0) == (0.0, 0.0)
+
+
+def test_a_piece_between_the_halves_of_a_cut_stroke_can_join_them() -> None:
+    """A 9 whose tail is drawn apart under its loop, the loop cut where digits might touch: in
+    left-to-right order by centre the tail comes between the loop's halves, two brushes right
+    of the left half. The three together leave no empty column, so the whole 9 is one
+    candidate; the left half with the tail alone is not (2 brushes apart, 1.5 allowed)."""
+    found = pieces((50, 30, 180, 110), (220, 130, 300, 155), (50, 110, 215, 185),
+                   components=[1, 2, 1])  # fmt: skip
+    runs = {(r.start, r.stop): r for r in candidate_runs(found, Prior(max_gap=1.5))}
+    assert (0, 3) in runs and runs[(0, 3)].gaps == 0.0 and runs[(0, 3)].components == 2
+    assert (0, 2) not in runs and (1, 3) in runs
 
 
 def table(*rows: tuple[int, float]):
@@ -351,6 +366,22 @@ def test_reference_drawings(predictor: Predictor, strokes: Strokes, expected: st
     # model gives it 92%, below its 97.6% threshold (MNIST's ones rarely have a flag at all).
     if strokes is not ONE_WITH_A_FLAG:
         assert not prediction.unsure, prediction.confidence
+
+
+# A 9 drawn with a 10 px brush, its tail broken off and curling back under the loop: the
+# loop and the tail's top are one stroke, cut where digits might touch, and the tail's lower
+# part lies between the cut's halves in left-to-right order (read "67" before the empty
+# columns between a digit's pieces were counted in any order).
+NINE_TAIL_APART = [
+    [(110 + 70 * math.cos(k * math.pi / 12), 100 + 62 * math.sin(k * math.pi / 12))
+     for k in range(25)] + [(180, 100), (178, 185)],
+    [(160, 210), (135, 300)],
+]  # fmt: skip
+
+
+def test_a_nine_whose_tail_is_drawn_apart_reads_nine(predictor: Predictor) -> None:
+    prediction = predictor.predict(canvas(NINE_TAIL_APART, brush=10))
+    assert prediction.digits == "9" and not prediction.unsure, prediction.reason
 
 
 # A round 0 (cut in two where digits might touch) with a stray dot under it, between its

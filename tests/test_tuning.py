@@ -7,12 +7,9 @@ from PIL import Image, ImageDraw
 
 from handwritten.data.pieces import find_pieces
 from handwritten.evaluation.tuning import LOOSEST, Case, one_item, read, score, tune
-from handwritten.recognition.segmentation import (
-    NOT_A_DIGIT,
-    Prior,
-    candidate_runs,
-    without_margin,
-)
+from handwritten.recognition.candidates import candidate_runs
+from handwritten.recognition.prior import Prior
+from handwritten.recognition.segmentation import NOT_A_DIGIT, without_margin
 
 
 def pieces_of(strokes: list[list[tuple[int, int]]]):

@@ -23,17 +23,10 @@ import numpy as np
 from handwritten.data.pieces import Pieces
 from handwritten.data.preprocess import preprocess
 from handwritten.evaluation.realistic import iter_set
+from handwritten.recognition.candidates import Run, candidate_crops, candidate_runs, skippable
 from handwritten.recognition.predictor import Predictor
-from handwritten.recognition.segmentation import (
-    NOT_A_DIGIT,
-    Prior,
-    Run,
-    best_reading,
-    candidate_crops,
-    candidate_runs,
-    skippable,
-    without_margin,
-)
+from handwritten.recognition.prior import Prior
+from handwritten.recognition.segmentation import NOT_A_DIGIT, best_reading, without_margin
 
 LOOSEST = Prior(max_gap=2.5, max_components=5, max_parts=10)
 GRID: dict[str, tuple[float, ...]] = {

@@ -35,7 +35,8 @@ from handwritten.models.inference import (
     output_classes,
 )
 from handwritten.models.store import ModelInfo, ModelNotFoundError, load_any
-from handwritten.recognition.segmentation import NOT_A_DIGIT, Prior, Reading, segment
+from handwritten.recognition.prior import Prior
+from handwritten.recognition.segmentation import NOT_A_DIGIT, Reading, segment
 from handwritten.runtime.device import enable_compile_cache
 
 UNSURE_BELOW = 0.7  # the threshold of a model without a calibration of its own
