@@ -284,6 +284,11 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
         for k, v in nondigit.items()
         if k.startswith("declined_") and k != "declined_unseen"
     )
+    unseen = ", ".join(
+        f"{name} {_pct(nondigit['by_kind'][name])}"
+        for name in HELD_OUT
+        if name in nondigit.get("by_kind", {})
+    )
     prior = meta["segmentation"]
     table = figure_table(figures, limits)
     return f"""# Model card: the shipped default model
@@ -360,7 +365,8 @@ def card(meta: dict[str, Any], figures: dict[str, Any], summary: dict[str, Any])
 
 {against_targets(figures)}
 
-Non-digits by family: {families}. Per-class MNIST accuracy: {per_class}.
+Non-digits by family: {families}. Non-digits declined, each template never trained on:
+{unseen}. Per-class MNIST accuracy: {per_class}.
 
 The realistic sets (`handwritten/evaluation/realistic.py`, `handwritten/data/rendering.py`)
 redraw MNIST test digits with a round brush 5–40 px wide on a 320 px canvas, tiny to huge,
