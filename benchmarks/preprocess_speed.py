@@ -44,6 +44,7 @@ def measure(repeats: int) -> dict[str, float]:
     from handwritten.data.pieces import crop_group
     from handwritten.data.preprocess import preprocess
     from handwritten.evaluation.latency import DRAWINGS, drawing
+
     try:
         from handwritten.recognition.candidates import candidate_runs
     except ImportError:  # a checkout from before candidates had a module of their own
