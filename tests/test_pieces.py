@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from handwritten.data.pieces import FRINGE, _owners, crop_group, find_pieces, geometric_groups
+from handwritten.data.pieces import (
+    FRINGE,
+    _owners,
+    _stick_cuts,
+    crop_group,
+    find_pieces,
+    geometric_groups,
+)
 
 
 def ink_of(strokes: list[list[tuple[int, int]]], width: int = 16, size=(320, 320)) -> np.ndarray:
@@ -53,6 +60,28 @@ def test_touching_digits_are_cut_at_the_thin_join() -> None:
     assert any(115 <= c <= 140 for c in cuts)  # "00" touching: a cut where they touch
     alone = find_pieces(ink_of([zero(0)], width=14) >= 0.35)
     assert len(alone.pieces) == 1  # narrower than tall: never cut
+
+
+def test_a_one_touching_its_neighbour_is_cut_beside_it() -> None:
+    """By hand, a 10 px stroke in a 180 px tall component: columns inked down 75% of the height
+    or more are upright. A 1 against a 0's upright left side is a band of 20 such columns,
+    parted in its middle; a 1 at the end of a 2's base is a band of 10, parted at its inner
+    edge; a lone stick, a stroke three brushes thick and ink with no upright side are not."""
+    ten = np.zeros((180, 90), bool)
+    ten[:, 0:20] = True  # the 1 and the 0's left side
+    ten[0:10, 10:90] = ten[170:180, 10:90] = True  # the 0's top and bottom
+    ten[40:140, 80:90] = True  # its right side: 100 of 180 rows, not upright enough
+    assert _stick_cuts(ten, 10.0) == [10]
+    twenty_one = np.zeros((180, 100), bool)
+    twenty_one[0:10, 0:60] = twenty_one[170:180, 0:90] = True  # a 2's top and base
+    twenty_one[:, 90:100] = True  # the 1
+    assert _stick_cuts(twenty_one, 10.0) == [90]
+    assert _stick_cuts(np.ones((180, 12), bool), 10.0) == []
+    thick = np.zeros((180, 90), bool)
+    thick[:, 0:30] = thick[0:10, :] = True
+    assert _stick_cuts(thick, 10.0) == []
+    diagonal = np.eye(180, 90, dtype=bool) | np.eye(180, 90, 1, dtype=bool)
+    assert _stick_cuts(diagonal, 10.0) == []
 
 
 def test_a_group_crop_holds_only_its_own_pieces() -> None:

@@ -1,12 +1,13 @@
 """The ink's pieces: connected strokes measured against the brush, and where digits may touch.
 
 Segmentation works on pieces, not pixels. A piece is a connected component of the ink, or one
-side of a cut through a wide component where two digits may touch (a thin place in its column
-profile). Everything is measured against the stroke width: specks far smaller than a brush dab
-are dropped, pieces about one dab in size are marked as dots (a stray dot may be left out of a
-reading), and gaps are compared to it. Which pieces form which digit is decided elsewhere: by
-recognition in `handwritten.recognition.segmentation`, or by the column-overlap rule here when
-no model is at hand (`geometric_groups`).
+side of a cut through a component where two digits may touch (a thin place in its column
+profile, or beside an upright stroke at its side: a 1). Everything is measured against the
+stroke width: specks far smaller than a brush dab are dropped, pieces about one dab in size
+are marked as dots (a stray dot may be left out of a reading), and gaps are compared to it.
+Which pieces form which digit is decided elsewhere: by recognition in
+`handwritten.recognition.segmentation`, or by the column-overlap rule here when no model is at
+hand (`geometric_groups`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ DOT_EXTENT = 1.8  # pieces no longer than this many stroke widths are dots
 MAX_CUTS = 4  # per component
 FRINGE = 2  # px of anti-aliased edge below the ink threshold that belong to a stroke
 CUT_HEIGHT = 0.6  # only components at least this share of the tallest are cut
+# A column inked down at least this share of its component's height is part of an upright
+# stroke: a 1 drawn straight, as people draw it on a canvas.
+STICK_HEIGHT = 0.75
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,14 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
     component about as wide as tall or wider: thin places of its column profile, and where
     it would part into two digits of equal width; in one much wider than tall, also at its
     thirds and quarters (three digits, or a wide digit beside a narrow one), since round digits
-    touching side by side leave no thin column. Which cut is right is for recognition to say."""
+    touching side by side leave no thin column; and in any component, beside an upright stroke
+    at one side (`_stick_cuts`: a 1 touching its neighbour). Which cut is right is for
+    recognition to say."""
     height, span = component.shape
-    if span < 0.8 * height or height < 3 * width:
+    if height < 3 * width:
         return []
+    if span < 0.8 * height:
+        return _stick_cuts(component, width)
     profile = ndimage.uniform_filter1d(component.sum(axis=0).astype(np.float64), max(3, int(width)))
     margin = int(max(1.5 * width, 0.1 * height))
     if span <= 2 * margin:
@@ -100,6 +108,7 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
     wanted = [parting(2, 1), *(int(c) for c in thin)]
     if span >= 1.2 * height:
         wanted += [parting(3, 1), parting(3, 2), parting(4, 1), parting(4, 3)]
+    wanted += _stick_cuts(component, width)
     cuts: list[int] = []
     for column in wanted:
         if column is None or len(cuts) >= MAX_CUTS:
@@ -107,6 +116,25 @@ def _cut_columns(component: np.ndarray, width: float) -> list[int]:
         if all(abs(column - c) >= 0.15 * height for c in cuts):
             cuts.append(column)
     return sorted(cuts)
+
+
+def _stick_cuts(component: np.ndarray, width: float) -> list[int]:
+    """Where a 1 touching its neighbour may be parted from it: beside a band of columns at
+    either side of the component, each inked down most of its height (an upright stroke),
+    with more ink beyond it. A band about one stroke wide is the 1 itself, parted at its inner
+    edge; one about two strokes wide is the 1 against its neighbour's upright side (a "10"),
+    parted in its middle. A 1 beside its neighbour leaves no thin column, and the pair is
+    often narrower than tall."""
+    height, span = component.shape
+    upright = component.sum(axis=0) >= STICK_HEIGHT * height
+    cuts = []
+    for from_right, columns in ((False, upright), (True, upright[::-1])):
+        band = span if columns.all() else int(np.argmin(columns))  # upright columns that side
+        if not (0.5 * width <= band <= 2.5 * width and span - band >= 1.5 * width):
+            continue
+        depth = round(band / 2) if band >= 1.5 * width else band
+        cuts.append(span - depth if from_right else depth)
+    return cuts
 
 
 def find_pieces(mask: np.ndarray, *, cut: bool = True) -> Pieces:
