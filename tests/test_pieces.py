@@ -66,7 +66,8 @@ def test_a_one_touching_its_neighbour_is_cut_beside_it() -> None:
     """By hand, a 10 px stroke in a 180 px tall component: columns inked down 75% of the height
     or more are upright. A 1 against a 0's upright left side is a band of 20 such columns,
     parted in its middle; a 1 at the end of a 2's base is a band of 10, parted at its inner
-    edge; a lone stick, a stroke three brushes thick and ink with no upright side are not."""
+    edge; a lone stick, a stroke three brushes thick, ink with no upright side and an h (the ink
+    beside its upright not as tall as a digit) are not."""
     ten = np.zeros((180, 90), bool)
     ten[:, 0:20] = True  # the 1 and the 0's left side
     ten[0:10, 10:90] = ten[170:180, 10:90] = True  # the 0's top and bottom
@@ -82,6 +83,10 @@ def test_a_one_touching_its_neighbour_is_cut_beside_it() -> None:
     assert _stick_cuts(thick, 10.0) == []
     diagonal = np.eye(180, 90, dtype=bool) | np.eye(180, 90, 1, dtype=bool)
     assert _stick_cuts(diagonal, 10.0) == []
+    # An h: the ink beside its upright (the hump, rows 80 to 180) is no digit's height.
+    h = np.zeros((180, 90), bool)
+    h[:, 0:10] = h[80:90, 10:90] = h[80:, 80:90] = True
+    assert _stick_cuts(h, 10.0) == []
 
 
 def test_a_group_crop_holds_only_its_own_pieces() -> None:

@@ -28,6 +28,9 @@ CUT_HEIGHT = 0.6  # only components at least this share of the tallest are cut
 # A column inked down at least this share of its component's height is part of an upright
 # stroke: a 1 drawn straight, as people draw it on a canvas.
 STICK_HEIGHT = 0.75
+# ... and the ink beside it must reach down this share of the height to be a neighbouring digit
+# (an h's hump or a 4's arm beside its upright is not).
+NEIGHBOUR_HEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ def _stick_cuts(component: np.ndarray, width: float) -> list[int]:
     either side of the component, each inked down most of its height (an upright stroke),
     with more ink beyond it. A band about one stroke wide is the 1 itself, parted at its inner
     edge; one about two strokes wide is the 1 against its neighbour's upright side (a "10"),
-    parted in its middle. A 1 beside its neighbour leaves no thin column, and the pair is
+    parted in its middle; either only where the ink beyond it is about as tall as the 1 (a
+    digit, not an h's hump). A 1 beside its neighbour leaves no thin column, and the pair is
     often narrower than tall."""
     height, span = component.shape
     upright = component.sum(axis=0) >= STICK_HEIGHT * height
@@ -133,7 +137,11 @@ def _stick_cuts(component: np.ndarray, width: float) -> list[int]:
         if not (0.5 * width <= band <= 2.5 * width and span - band >= 1.5 * width):
             continue
         depth = round(band / 2) if band >= 1.5 * width else band
-        cuts.append(span - depth if from_right else depth)
+        column = span - depth if from_right else depth
+        rest = component[:, :column] if from_right else component[:, column:]
+        rows = np.flatnonzero(rest.any(axis=1))
+        if rows[-1] - rows[0] + 1 >= NEIGHBOUR_HEIGHT * height:
+            cuts.append(column)
     return cuts
 
 
