@@ -23,7 +23,6 @@ import numpy as np
 
 from handwritten.data.heldout import HELDOUT_SIZE, split_off
 from handwritten.data.mnist import Split, load_split
-from handwritten.data.rendering import draw_alone
 from handwritten.recognition.predictor import Predictor
 from handwritten.training import redrawn
 from handwritten.training.config import PRESETS
@@ -33,19 +32,10 @@ def renders(
     digits: Split, order: np.ndarray, seed: int, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The alone-drawn renders among the first `count` of `order`, as the bank draws them."""
-    images, labels = [], []
-    for k in range(count):
-        if np.random.default_rng([seed, 14, k]).random() < redrawn.PARTED:
-            continue
-        rng = np.random.default_rng([seed, 13, k])
-        index = int(order[k])
-        label = int(digits.labels_n[index])
-        image = None
-        while image is None:
-            image = redrawn.to_input(draw_alone(digits.images_nhw[index], label, rng))
-        images.append(image)
-        labels.append(label)
-    return np.stack(images).astype(np.float32) / 255, np.array(labels)
+    alone = [k for k in range(count) if not redrawn.is_parted(seed, k)]
+    images = [redrawn.redrawing(digits, int(order[k]), seed, k, parted=False) for k in alone]
+    labels = digits.labels_n[order[alone]].astype(np.int64)
+    return np.stack(images).astype(np.float32) / 255, labels
 
 
 def main() -> None:

@@ -95,7 +95,8 @@ def candidate_runs(found: Pieces, prior: Prior, strays: list[bool] | None = None
             if len(held) > prior.max_components:
                 break
             parts += _parts_added(held[piece.component], sizes[piece.component])
-            box, spans = _union(box, piece.box), [*spans, (piece.box[1], piece.box[3])]
+            box = _union(box, piece.box)
+            spans.append((piece.box[1], piece.box[3]))
             gaps, widest = _column_gaps(spans, found.stroke_width)
             if parts > prior.max_parts or widest > prior.max_gap:
                 continue  # a piece further on may fill a gap or complete a stroke
@@ -137,15 +138,12 @@ def _without(
     """Run [start, stop) with the strays `left_out` not part of it, if its other pieces still
     stand close enough together (a stray may have bridged a gap)."""
     members = [i for i in range(start, stop) if i not in left_out]
-    boxes = [found.pieces[i].box for i in members]
-    gaps, widest = _column_gaps([(b[1], b[3]) for b in boxes], found.stroke_width)
+    spans = [(found.pieces[i].box[1], found.pieces[i].box[3]) for i in members]
+    gaps, widest = _column_gaps(spans, found.stroke_width)
     if widest > prior.max_gap:
         return []
-    box = boxes[0]
-    for other in boxes[1:]:
-        box = _union(box, other)
     components = len({found.pieces[i].component for i in members})
-    return [Run(start, stop, gaps, widest, components, parts, box, left_out)]
+    return [Run(start, stop, gaps, widest, components, parts, found.box_of(members), left_out)]
 
 
 def candidate_crops(

@@ -4,10 +4,10 @@ Grouping ink by geometry alone reads a 5 whose hat is not joined to its body as 
 a separate flag as "14", and two digits that touch as one. So the pieces of ink
 (`handwritten.data.pieces`: connected strokes, parts of cut components, dots), ordered left to
 right by their centres, are grouped in every way that keeps each digit's pieces contiguous in
-that order and close together (a few stroke widths apart at most: `handwritten.recognition.
-candidates`). Every candidate group is
-normalised and read by the model in one batch, and dynamic programming picks the reading with
-the highest total log-probability, minus a prior that prefers fewer, well-formed digits: a cost
+that order and close together, a few stroke widths apart at most (the candidates:
+`handwritten.recognition.candidates`). Every candidate group is normalised and read by the
+model in one batch, and dynamic programming picks the reading with the highest total
+log-probability, minus a prior that prefers fewer, well-formed digits: a cost
 per digit, a cost for parting a connected component, a cost for leaving a dot or a stray mark
 out (`skippable`; from amid a digit's pieces too), and a cost for a group much wider than tall.
 With a model that has a "not a digit" class, a group may be

@@ -101,16 +101,24 @@ def generate(
     (`report_drawn`)."""
     out = np.zeros((count, 28, 28), np.uint8)
     for k, index in enumerate(chosen(count, seed, digits)):
-        rng = np.random.default_rng([seed, 13, k])
-        label = int(digits.labels_n[index])
-        image = None
-        if np.random.default_rng([seed, 14, k]).random() < parted_share:
-            image = _parted_redrawing(digits, index, rng)  # None: drawn alone instead
-        while image is None:  # a pen too fine for a tiny digit can leave no ink: redraw it
-            image = to_input(draw_alone(digits.images_nhw[index], label, rng))
-        out[k] = image
+        out[k] = redrawing(digits, int(index), seed, k, is_parted(seed, k, parted_share))
         report_drawn(on_drawn, k + 1, count)
     return out
+
+
+def is_parted(seed: int, k: int, parted_share: float = PARTED) -> bool:
+    """Whether a bank's `k`-th redrawing is drawn touching a neighbour (its own generator)."""
+    return bool(np.random.default_rng([seed, 14, k]).random() < parted_share)
+
+
+def redrawing(digits: Split, index: int, seed: int, k: int, parted: bool) -> np.ndarray:
+    """A bank's `k`-th redrawing, of digit `index`: parted from a touching neighbour, or drawn
+    alone (also when no side could be kept), by the generator of (`seed`, `k`)."""
+    rng = np.random.default_rng([seed, 13, k])
+    image = _parted_redrawing(digits, index, rng) if parted else None
+    while image is None:  # a pen too fine for a tiny digit can leave no ink: redraw it
+        image = to_input(draw_alone(digits.images_nhw[index], int(digits.labels_n[index]), rng))
+    return image
 
 
 def redrawn_digits(count: int, seed: int, digits: Split, on_drawn: DrawnFn | None = None) -> Split:
