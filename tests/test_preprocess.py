@@ -192,6 +192,24 @@ def lit_paper(mask: np.ndarray, *, noise: float = 0.02) -> np.ndarray:
     return np.clip(image, 0.0, 1.0)
 
 
+def vignetted_paper(mask: np.ndarray) -> np.ndarray:
+    """Dark ink on paper that darkens towards the corners (a phone's lens), the border below
+    mid-grey: read by the border alone, the lit middle of the sheet was the ink."""
+    rows, cols = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+    distance = np.hypot(rows / mask.shape[0] - 0.5, cols / mask.shape[1] - 0.5)
+    paper = 0.75 - 0.4 * distance / distance.max()
+    image = np.where(mask, 0.15, paper) + np.random.default_rng(0).normal(0.0, 0.01, mask.shape)
+    return np.clip(image, 0.0, 1.0)
+
+
+def sheet_on_a_table(mask: np.ndarray) -> np.ndarray:
+    """Dark ink on a sheet that does not fill the photo: a dark table shows along its top."""
+    image = np.where(mask, 0.15, 0.85)
+    image[: mask.shape[0] // 8] = 0.2
+    image += np.random.default_rng(0).normal(0.0, 0.01, mask.shape)
+    return np.clip(image, 0.0, 1.0)
+
+
 def coloured_photo(mask: np.ndarray) -> np.ndarray:
     image = np.empty((*mask.shape, 3), np.uint8)
     image[:] = (235, 225, 190)  # yellowish paper
@@ -211,6 +229,8 @@ VARIANTS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], bool]] = {
     "paper with lighting gradient": (lambda m: lit_paper(m, noise=0.0), True),
     "paper with lighting gradient and noise": (lit_paper, True),
     "coloured photo": (coloured_photo, True),
+    "paper darkened towards the corners": (vignetted_paper, True),
+    "a sheet on a dark table": (sheet_on_a_table, True),
 }
 
 
@@ -227,6 +247,18 @@ def test_polarity_and_background_give_the_same_digit(strokes: list[Stroke], vari
     # The ink image is white on black whatever the input was.
     assert result.ink[mask].mean() > 0.8
     assert result.ink[~ndimage.binary_dilation(mask, iterations=3)].mean() < 0.05
+
+
+@pytest.mark.parametrize("light_strokes", [True, False])
+def test_a_stroke_from_edge_to_edge_of_a_canvas_is_kept(light_strokes: bool) -> None:
+    # A 7 whose bar runs along the top of the canvas from side to side is ink, not the edge
+    # of a sheet (which is a band, not a bar with a stem).
+    mask = mask_of([[(0, 4), (SIDE - 1, 4), (140, SIDE - 1)]])
+    image = np.where(mask, 255, 0) if light_strokes else np.where(mask, 0, 255)
+    result = preprocess(image.astype(np.uint8))
+    assert result.inverted is not light_strokes
+    assert len(result.digits) == 1, result.reason
+    assert result.ink[mask].mean() > 0.8
 
 
 def test_canvas_transparency_composited_away_from_stroke_colour() -> None:

@@ -6,6 +6,10 @@ runs on every stroke drawn, so it passes over the image only a few times, in pla
 payload is mostly transparent: its drawing's box (`drawn_box`) is known before anything is
 computed, and outside it every step gives the same constant, so the work is done inside the
 box only and the result is what the whole image's computation gives, pixel for pixel.
+A photo is not always plain paper to its edges: it may darken towards the corners, cross a
+shadow or show the table beyond the sheet, so where its border is not plain the ink's polarity
+is read from the whole image (`_tail_polarity`) and ink in a thin band across the whole picture
+(the sheet's edge) is cleared (`_without_frame_lines`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from handwritten.data.order_statistics import median, percentile, percentiles
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of R, G and B
 MIN_CONTRAST = 0.12  # below this nothing stands out from the background: no digit
 UNEVEN_LIGHTING = 0.08  # a local background varying more than this is subtracted
+PLAIN_BORDER = 0.1  # a border whose levels spread this little (5 to 95 percentile) is plain
+INK_TAIL = 0.05  # percentile of an image's extreme levels that stand for its ink
+FRAME_BAND = 0.25  # ink across a whole photo in a band this thin is the sheet's edge
 
 Box = tuple[slice, slice]
 
@@ -250,6 +257,44 @@ def _enlarged(small: np.ndarray, window: int, shape: tuple[int, int]) -> np.ndar
     return enlarged[: shape[0], : shape[1]]
 
 
+def _plain_polarity(gray: np.ndarray) -> bool | None:
+    """Whether the ink is dark, when a plain border says it at once (a canvas, evenly lit
+    paper: its levels spread little and lie clearly to one side of mid-grey), else None."""
+    low, middle, high = percentiles(_border(gray), (5, 50, 95))
+    if high - low <= PLAIN_BORDER and abs(middle - 0.5) >= 0.2:
+        return middle > 0.5
+    return None
+
+
+def _tail_polarity(gray: np.ndarray) -> bool:
+    """Whether the ink is dark, from the whole image: the ink is the minority that lies far
+    from the image's median level (`INK_TAIL`: fewer pixels than a small thin digit has, more
+    than a few hot ones), so the side with the longer tail is the ink. A photo's border may
+    not be plain: paper darkened towards the corners (vignetting), a shadow, the table around
+    the sheet; a border darkened below mid-grey read the lit paper as the ink."""
+    darkest, level, brightest = percentiles(gray.ravel(), (INK_TAIL, 50, 100 - INK_TAIL))
+    return level - darkest > brightest - level
+
+
+def _without_frame_lines(work: np.ndarray) -> bool:
+    """Clear the ink that runs from one side of the picture to the other (within 2% of them)
+    in a band at most `FRAME_BAND` of the picture thick: the edge of the sheet or the table
+    beyond it, a ruled line, a shadow's edge. A digit drawn that large reaches across the other
+    way too (a 7's bar along the top, and its stem). Whether anything was cleared."""
+    labels, _ = ndimage.label(work > 0)
+    rows, cols = work.shape
+    margin = max(2, round(0.02 * min(rows, cols)))
+    cleared = False
+    for number, (down, across) in enumerate(ndimage.find_objects(labels), 1):
+        tall, wide = down.stop - down.start, across.stop - across.start
+        spans_rows = down.start <= margin and down.stop >= rows - margin
+        spans_cols = across.start <= margin and across.stop >= cols - margin
+        if (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows):
+            work[down, across][labels[down, across] == number] = 0.0
+            cleared = True
+    return cleared
+
+
 def _polarised(gray: np.ndarray, inverted: bool, box: Box | None) -> np.ndarray:
     """Light ink on dark, as a new array; with `box`, 0 outside it."""
     if box is None:
@@ -286,7 +331,8 @@ def extract_ink(gray: np.ndarray, drawn: Box | None = None) -> tuple[np.ndarray,
     is passed over only a few times, in place. `drawn`: `drawn_box` of the image `luminance`
     made `gray` from (outside it the background's level); the answer is the same without it.
     """
-    inverted = median(_border(gray)) > 0.5
+    plain = _plain_polarity(gray)
+    inverted = _tail_polarity(gray) if plain is None else plain
     box = _paper_outside(gray, drawn, inverted)
     ink = _polarised(gray, inverted, box)
     window = max(3, min(ink.shape) // 4)
@@ -308,10 +354,18 @@ def extract_ink(gray: np.ndarray, drawn: Box | None = None) -> tuple[np.ndarray,
     work = ink if box is None else ink[box]
     work -= removed
     np.maximum(work, 0.0, out=work)
+    grain = _grain(paper)
+    least = max(MIN_CONTRAST, 3.0 * noise, 6.0 * grain)
     contrast = _robust_max_within(ink, box)
-    if contrast < max(MIN_CONTRAST, 3.0 * noise, 6.0 * _grain(paper)):
+    if contrast < least:
         return np.zeros_like(ink), inverted, contrast
     work[work < 0.2 * contrast] = 0.0  # paper texture and sensor noise
+    # A picture whose border is not plain (a photo) may show the sheet's edge; clearing it may
+    # leave a fainter digit, so the contrast is taken again.
+    if plain is None and _without_frame_lines(work):
+        contrast = _robust_max_within(ink, box)
+        if contrast < least:
+            return np.zeros_like(ink), inverted, contrast
     strokes = work[work >= INK_THRESHOLD * contrast]
     typical = percentile(strokes, 75) / contrast if strokes.size else 1.0
     work *= 1.0 / (contrast * max(typical, 0.5))
