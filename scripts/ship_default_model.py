@@ -372,8 +372,9 @@ The realistic sets (`handwritten/evaluation/realistic.py`, `handwritten/data/ren
 redraw MNIST test digits with a round brush 5–40 px wide on a 320 px canvas, tiny to huge,
 off-centre, slanted, tall and narrow, with detached parts (a 5's hat, a 7's bar, a 4's two
 strokes, a 3 in two strokes, a 1's flag), broken strokes, stray brush dots and specks; photos
-put them in dark ink on unevenly lit, noisy, blurred paper (JPEG); strings lay 2–6 digits out
-with touching, tight and loose gaps. Latency is measured on a CPU shared with other work: it
+put them in pen or pencil on paper lit from one side, darkened towards the corners or across a
+shadow's edge, sometimes beside the table's edge, noisy, blurred (JPEG); strings lay 2–6 digits
+out with touching, tight and loose gaps. Latency is measured on a CPU shared with other work: it
 varies with load.
 
 ## Limits

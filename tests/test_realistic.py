@@ -105,3 +105,15 @@ def test_nondigit_scoring_counts_declines() -> None:
     assert fooled.figures["declined"] == 0.0 and len(fooled.failures) == 20
     unsure = answer("7", 0.4, True)
     assert is_declined(unsure) and not is_declined(answer("7", 0.99, False))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_table_beside_a_photos_sheet_never_covers_the_ink(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ink = rendering.draw_digit(SEVEN, 7, rendering.photo_paper(rng), rng)
+    image = np.ones_like(ink)
+    rendering._table_beside(image, ink, rng)
+    assert np.all(image[ink > 0.05] == 1.0)
+    dark = image < 1.0
+    if dark.any():  # a band along one whole side
+        assert dark.all(axis=0).any() or dark.all(axis=1).any()

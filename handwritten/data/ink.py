@@ -28,6 +28,7 @@ UNEVEN_LIGHTING = 0.08  # a local background varying more than this is subtracte
 PLAIN_BORDER = 0.1  # a border whose levels spread this little (5 to 95 percentile) is plain
 INK_TAIL = 0.05  # percentile of an image's extreme levels that stand for its ink
 FRAME_BAND = 0.25  # ink across a whole photo in a band this thin is the sheet's edge
+TABLE_EDGE = 4  # px of the table's blurred edge covered with the paper's level
 
 Box = tuple[slice, slice]
 
@@ -276,6 +277,33 @@ def _tail_polarity(gray: np.ndarray) -> bool:
     return level - darkest > brightest - level
 
 
+def _spans_a_side(down: slice, across: slice, shape: tuple[int, ...]) -> bool:
+    """Whether a box runs from one side of the picture to the other (within 2% of them) in a
+    band at most `FRAME_BAND` of the picture thick."""
+    rows, cols = shape
+    margin = max(2, round(0.02 * min(rows, cols)))
+    tall, wide = down.stop - down.start, across.stop - across.start
+    spans_rows = down.start <= margin and down.stop >= rows - margin
+    spans_cols = across.start <= margin and across.stop >= cols - margin
+    return (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows)
+
+
+def _without_the_table(ink: np.ndarray) -> None:
+    """Where a photo shows the table beyond the sheet (a band along one side as dark as ink,
+    `_spans_a_side`), put the paper's level there instead, in place, before the background
+    is estimated: the band's edge would be left behind as lines of ink."""
+    level = median(ink.ravel())
+    far = percentile(ink.ravel(), 100 - INK_TAIL)
+    if far - level < MIN_CONTRAST:
+        return
+    labels, _ = ndimage.label(ink > (level + far) / 2)
+    for number, (down, across) in enumerate(ndimage.find_objects(labels), 1):
+        if _spans_a_side(down, across, ink.shape):
+            grown = _grown((down, across), TABLE_EDGE, ink.shape)
+            band = ndimage.binary_dilation(labels[grown] == number, iterations=TABLE_EDGE)
+            ink[grown][band] = level
+
+
 def _without_frame_lines(work: np.ndarray) -> bool:
     """Clear the ink that runs from one side of the picture to the other (within 2% of them)
     in a band at most `FRAME_BAND` of the picture thick: the edge of the sheet or the table
@@ -335,6 +363,8 @@ def extract_ink(gray: np.ndarray, drawn: Box | None = None) -> tuple[np.ndarray,
     inverted = _tail_polarity(gray) if plain is None else plain
     box = _paper_outside(gray, drawn, inverted)
     ink = _polarised(gray, inverted, box)
+    if plain is None:
+        _without_the_table(ink)
     window = max(3, min(ink.shape) // 4)
     background, spread = _background(_min_pooled(ink, _pooling(window), box), window)
     uneven = spread > UNEVEN_LIGHTING

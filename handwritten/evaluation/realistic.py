@@ -3,7 +3,8 @@
 - ``canvas``: one digit drawn on the 320 px canvas by a random pen (`rendering`): any brush
   from 5 to 40 px, tiny to huge, off-centre, slanted, tall and narrow, with detached parts,
   broken strokes, stray dots and specks; in the canvas's three colour schemes.
-- ``photo``: the same kind of drawing in dark ink on unevenly lit, noisy paper, as a JPEG.
+- ``photo``: the same kind of drawing in pen or pencil on paper as a phone sees it (lit from
+  one side, vignetted or half in a shadow, sometimes beside the table's edge), as a JPEG.
 - ``multi``: strings of 2 to 6 digits on one line, with touching, tight and loose gaps.
 - ``nondigit``: letters, symbols, shapes, faces and scribbles drawn as strokes
   (`handwritten.data.nondigits`), on the canvas or photographed.
