@@ -288,6 +288,18 @@ def _spans_a_side(down: slice, across: slice, shape: tuple[int, ...]) -> bool:
     return (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows)
 
 
+def _corner_patch(down: slice, across: slice, area: int, shape: tuple[int, ...]) -> bool:
+    """Whether a piece of ink reaches two sides of the picture (within 2% of them) and fills
+    at least half its box: a patch of shadow in a corner, where the background could not
+    follow the shadow's edge. Strokes leave most of their box empty; a thin stroke that
+    reaches two sides is kept (a large 5 drawn from the left side to the bottom)."""
+    rows, cols = shape
+    margin = max(2, round(0.02 * min(rows, cols)))
+    sides = (down.start <= margin) + (down.stop >= rows - margin)
+    sides += (across.start <= margin) + (across.stop >= cols - margin)
+    return sides >= 2 and area >= 0.5 * (down.stop - down.start) * (across.stop - across.start)
+
+
 def _without_the_table(ink: np.ndarray) -> None:
     """Where a photo shows the table beyond the sheet (a band along one side as dark as ink,
     `_spans_a_side`), put the paper's level there instead, in place, before the background
@@ -305,19 +317,17 @@ def _without_the_table(ink: np.ndarray) -> None:
 
 
 def _without_frame_lines(work: np.ndarray) -> bool:
-    """Clear the ink that runs from one side of the picture to the other (within 2% of them)
-    in a band at most `FRAME_BAND` of the picture thick: the edge of the sheet or the table
-    beyond it, a ruled line, a shadow's edge. A digit drawn that large reaches across the other
-    way too (a 7's bar along the top, and its stem). Whether anything was cleared."""
-    labels, _ = ndimage.label(work > 0)
-    rows, cols = work.shape
-    margin = max(2, round(0.02 * min(rows, cols)))
+    """Clear the ink that is the picture's, not the writer's: from one side to the other in a
+    thin band (`_spans_a_side`: the edge of the sheet or the table beyond it, a ruled line; a
+    digit drawn that large reaches across the other way too, a 7's bar along the top and its
+    stem), or a solid patch between two sides (`_corner_patch`: shadow in a corner). Whether
+    anything was cleared."""
+    labels, count = ndimage.label(work > 0)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
     cleared = False
     for number, (down, across) in enumerate(ndimage.find_objects(labels), 1):
-        tall, wide = down.stop - down.start, across.stop - across.start
-        spans_rows = down.start <= margin and down.stop >= rows - margin
-        spans_cols = across.start <= margin and across.stop >= cols - margin
-        if (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows):
+        patch = _corner_patch(down, across, int(areas[number]), work.shape)
+        if patch or _spans_a_side(down, across, work.shape):
             work[down, across][labels[down, across] == number] = 0.0
             cleared = True
     return cleared
