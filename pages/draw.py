@@ -66,7 +66,7 @@ with draw_tab:
 
 with upload_tab:
     upload = st.file_uploader(
-        "A PNG or JPEG of digits (dark ink on light paper is fine)",
+        "A PNG or JPEG of digits (a phone photo of pen or pencil on paper is fine)",
         type=["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"],
         help=f"Up to {MAX_UPLOAD_BYTES // 1_000_000} MB.",
     )

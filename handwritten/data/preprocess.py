@@ -3,8 +3,9 @@
 MNIST digits are white ink on black, fitted to a 20x20 box with their aspect ratio kept, and
 placed in 28x28 so that the centre of mass sits at the centre. A model trained on MNIST reads a
 drawing well only after the same treatment, so this module does exactly that, for canvas RGBA
-payloads (transparent or opaque background), photos of dark ink on light paper (uneven lighting
-included) and image files of any mode. Several digits in one image are segmented left to right:
+payloads (transparent or opaque background), photos of pen or pencil on paper (uneven light, a
+vignette, a shadow, the table beside the sheet: `handwritten.data.ink`) and image files of any
+mode. Several digits in one image are segmented left to right:
 the pieces of ink are found here (`handwritten.data.pieces`) and grouped by column overlap; a
 predictor then regroups them by what its model reads best (`handwritten.recognition`). One
 digit's normalisation (MNIST-like strokes, fit, centre) is `handwritten.data.normalise`.

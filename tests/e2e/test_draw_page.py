@@ -106,13 +106,19 @@ def test_two_tabs_are_independent(browser: Browser, app_url: str) -> None:
 
 
 def _photo_of_a_four() -> bytes:
+    """A phone photo: the sheet darkens towards the corners, below mid-grey (read by its border
+    alone, its lit middle was the ink), and the table shows along its left side."""
     image = Image.new("RGB", (600, 450), (225, 222, 215))
     pen = ImageDraw.Draw(image)
     pen.line([(330, 80), (250, 270), (380, 270)], fill=(30, 30, 40), width=14)
     pen.line([(350, 170), (350, 380)], fill=(30, 30, 40), width=14)
-    shade = np.linspace(1.0, 0.75, 600)[None, :, None]
+    rows, cols = np.mgrid[0:450, 0:600]
+    distance = np.hypot(rows / 450 - 0.5, cols / 600 - 0.5)
+    shade = (1.0 - 0.65 * distance / distance.max())[..., None]
+    pixels = np.asarray(image) * shade
+    pixels[:, :60] = (45, 40, 38)  # the table beside the sheet
     buffer = io.BytesIO()
-    Image.fromarray((np.asarray(image) * shade).astype(np.uint8)).save(buffer, "JPEG")
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, "JPEG")
     return buffer.getvalue()
 
 
