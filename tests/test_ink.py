@@ -105,22 +105,3 @@ def test_the_robust_maximum_shortcut_agrees_with_the_medians(seed: int) -> None:
         medians = ndimage.median_filter(ink, size=3, mode="constant")
         expected = float(medians[ink >= 0.5 * brightest].max())
     assert ink_module._robust_max(ink) == expected
-
-
-def _box_of(mask: np.ndarray) -> tuple[slice, slice]:
-    (box,) = ndimage.find_objects(mask.astype(np.int32))
-    return box
-
-
-def test_a_solid_patch_in_a_corner_is_the_pictures_and_a_stroke_there_is_the_writers() -> None:
-    rows, cols = np.mgrid[0:300, 0:400]
-    corner = (rows > 220) & (cols > 330) & (rows - 220 > 0.5 * (400 - cols))  # a shadow's corner
-    stroke = np.zeros((300, 400), bool)  # a thin stroke from the left side to the bottom
-    for t in np.linspace(0, 1, 400):
-        r, c = int(150 + 149 * t), int(2 + 200 * t * (1 - t))
-        stroke[max(0, r - 2) : r + 2, max(0, c - 2) : c + 2] = True
-    side_blob = (rows < 60) & (cols > 150) & (cols < 220)  # solid, but at one side only
-    for mask, expected in ((corner, True), (stroke, False), (side_blob, False)):
-        down, across = _box_of(mask)
-        area = int(mask.sum())
-        assert ink_module._corner_patch(down, across, area, mask.shape) is expected

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from handwritten.data import rendering
+from handwritten.data import photographs, rendering
 from handwritten.data.mnist import Split
 from handwritten.data.nondigits import HELD_OUT
 from handwritten.evaluation.realistic import is_declined, make_item, score_set
@@ -110,9 +110,9 @@ def test_nondigit_scoring_counts_declines() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_the_table_beside_a_photos_sheet_never_covers_the_ink(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    ink = rendering.draw_digit(SEVEN, 7, rendering.photo_paper(rng), rng)
+    ink = rendering.draw_digit(SEVEN, 7, photographs.photo_paper(rng), rng)
     image = np.ones_like(ink)
-    rendering._table_beside(image, ink, rng)
+    photographs._table_beside(image, ink, rng)
     assert np.all(image[ink > 0.05] == 1.0)
     dark = image < 1.0
     if dark.any():  # a band along one whole side

@@ -8,8 +8,8 @@ computed, and outside it every step gives the same constant, so the work is done
 box only and the result is what the whole image's computation gives, pixel for pixel.
 A photo is not always plain paper to its edges: it may darken towards the corners, cross a
 shadow or show the table beyond the sheet, so where its border is not plain the ink's polarity
-is read from the whole image (`_tail_polarity`) and ink in a thin band across the whole picture
-(the sheet's edge) is cleared (`_without_frame_lines`).
+is read from the whole image and the picture's own edges are cleared
+(`handwritten.data.photo_frame`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,18 @@ from scipy import ndimage
 from handwritten.data.decode import WORK_SIDE
 from handwritten.data.normalise import INK_THRESHOLD, ink_box, padded
 from handwritten.data.order_statistics import median, percentile, percentiles
+from handwritten.data.photo_frame import (
+    border,
+    grain,
+    plain_polarity,
+    tail_polarity,
+    without_frame_lines,
+    without_the_table,
+)
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of R, G and B
 MIN_CONTRAST = 0.12  # below this nothing stands out from the background: no digit
 UNEVEN_LIGHTING = 0.08  # a local background varying more than this is subtracted
-PLAIN_BORDER = 0.1  # a border whose levels spread this little (5 to 95 percentile) is plain
-INK_TAIL = 0.05  # percentile of an image's extreme levels that stand for its ink
-FRAME_BAND = 0.25  # ink across a whole photo in a band this thin is the sheet's edge
-TABLE_EDGE = 4  # px of the table's blurred edge covered with the paper's level
 
 Box = tuple[slice, slice]
 
@@ -101,27 +105,6 @@ def _composited(gray: np.ndarray, alpha_levels: np.ndarray) -> tuple[np.ndarray,
         gray += 1.0
         gray -= alpha
     return gray, light_strokes
-
-
-def _border(array: np.ndarray) -> np.ndarray:
-    width = max(1, min(array.shape) // 50)
-    return np.concatenate(
-        [
-            array[:width].ravel(),
-            array[-width:].ravel(),
-            array[:, :width].ravel(),
-            array[:, -width:].ravel(),
-        ]
-    )
-
-
-def _grain(border: np.ndarray) -> float:
-    """The paper's pixel-to-pixel noise (sigma): the MAD of differences between neighbours
-    along the border (`_border`'s strips), over the square root of 2. Unlike a MAD of the levels,
-    it does not count light that brightens one side of the paper a little (too little for
-    `UNEVEN_LIGHTING`): with that taken for noise, six sigmas of it hid a plain dark digit."""
-    differences = np.abs(np.diff(border))
-    return float(1.4826 * median(differences) / np.sqrt(2.0))
 
 
 def reduce_large(gray: np.ndarray) -> np.ndarray:
@@ -258,81 +241,6 @@ def _enlarged(small: np.ndarray, window: int, shape: tuple[int, int]) -> np.ndar
     return enlarged[: shape[0], : shape[1]]
 
 
-def _plain_polarity(gray: np.ndarray) -> bool | None:
-    """Whether the ink is dark, when a plain border says it at once (a canvas, evenly lit
-    paper: its levels spread little and lie clearly to one side of mid-grey), else None."""
-    low, middle, high = percentiles(_border(gray), (5, 50, 95))
-    if high - low <= PLAIN_BORDER and abs(middle - 0.5) >= 0.2:
-        return middle > 0.5
-    return None
-
-
-def _tail_polarity(gray: np.ndarray) -> bool:
-    """Whether the ink is dark, from the whole image: the ink is the minority that lies far
-    from the image's median level (`INK_TAIL`: fewer pixels than a small thin digit has, more
-    than a few hot ones), so the side with the longer tail is the ink. A photo's border may
-    not be plain: paper darkened towards the corners (vignetting), a shadow, the table around
-    the sheet; a border darkened below mid-grey read the lit paper as the ink."""
-    darkest, level, brightest = percentiles(gray.ravel(), (INK_TAIL, 50, 100 - INK_TAIL))
-    return level - darkest > brightest - level
-
-
-def _spans_a_side(down: slice, across: slice, shape: tuple[int, ...]) -> bool:
-    """Whether a box runs from one side of the picture to the other (within 2% of them) in a
-    band at most `FRAME_BAND` of the picture thick."""
-    rows, cols = shape
-    margin = max(2, round(0.02 * min(rows, cols)))
-    tall, wide = down.stop - down.start, across.stop - across.start
-    spans_rows = down.start <= margin and down.stop >= rows - margin
-    spans_cols = across.start <= margin and across.stop >= cols - margin
-    return (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows)
-
-
-def _corner_patch(down: slice, across: slice, area: int, shape: tuple[int, ...]) -> bool:
-    """Whether a piece of ink reaches two sides of the picture (within 2% of them) and fills
-    at least half its box: a patch of shadow in a corner, where the background could not
-    follow the shadow's edge. Strokes leave most of their box empty; a thin stroke that
-    reaches two sides is kept (a large 5 drawn from the left side to the bottom)."""
-    rows, cols = shape
-    margin = max(2, round(0.02 * min(rows, cols)))
-    sides = (down.start <= margin) + (down.stop >= rows - margin)
-    sides += (across.start <= margin) + (across.stop >= cols - margin)
-    return sides >= 2 and area >= 0.5 * (down.stop - down.start) * (across.stop - across.start)
-
-
-def _without_the_table(ink: np.ndarray) -> None:
-    """Where a photo shows the table beyond the sheet (a band along one side as dark as ink,
-    `_spans_a_side`), put the paper's level there instead, in place, before the background
-    is estimated: the band's edge would be left behind as lines of ink."""
-    level = median(ink.ravel())
-    far = percentile(ink.ravel(), 100 - INK_TAIL)
-    if far - level < MIN_CONTRAST:
-        return
-    labels, _ = ndimage.label(ink > (level + far) / 2)
-    for number, (down, across) in enumerate(ndimage.find_objects(labels), 1):
-        if _spans_a_side(down, across, ink.shape):
-            grown = _grown((down, across), TABLE_EDGE, ink.shape)
-            band = ndimage.binary_dilation(labels[grown] == number, iterations=TABLE_EDGE)
-            ink[grown][band] = level
-
-
-def _without_frame_lines(work: np.ndarray) -> bool:
-    """Clear the ink that is the picture's, not the writer's: from one side to the other in a
-    thin band (`_spans_a_side`: the edge of the sheet or the table beyond it, a ruled line; a
-    digit drawn that large reaches across the other way too, a 7's bar along the top and its
-    stem), or a solid patch between two sides (`_corner_patch`: shadow in a corner). Whether
-    anything was cleared."""
-    labels, count = ndimage.label(work > 0)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    cleared = False
-    for number, (down, across) in enumerate(ndimage.find_objects(labels), 1):
-        patch = _corner_patch(down, across, int(areas[number]), work.shape)
-        if patch or _spans_a_side(down, across, work.shape):
-            work[down, across][labels[down, across] == number] = 0.0
-            cleared = True
-    return cleared
-
-
 def _polarised(gray: np.ndarray, inverted: bool, box: Box | None) -> np.ndarray:
     """Light ink on dark, as a new array; with `box`, 0 outside it."""
     if box is None:
@@ -369,40 +277,39 @@ def extract_ink(gray: np.ndarray, drawn: Box | None = None) -> tuple[np.ndarray,
     is passed over only a few times, in place. `drawn`: `drawn_box` of the image `luminance`
     made `gray` from (outside it the background's level); the answer is the same without it.
     """
-    plain = _plain_polarity(gray)
-    inverted = _tail_polarity(gray) if plain is None else plain
+    plain = plain_polarity(gray)
+    inverted = tail_polarity(gray) if plain is None else plain
     box = _paper_outside(gray, drawn, inverted)
     ink = _polarised(gray, inverted, box)
     if plain is None:
-        _without_the_table(ink)
+        without_the_table(ink, MIN_CONTRAST)
     window = max(3, min(ink.shape) // 4)
     background, spread = _background(_min_pooled(ink, _pooling(window), box), window)
     uneven = spread > UNEVEN_LIGHTING
     if uneven:  # subtract the local background
         box = None
         ink -= _enlarged(background, window, ink.shape)
-    paper = _border(ink)
+    paper = border(ink)
     shift = 0.0 if uneven else median(paper)
     # Sensor noise: a grey opening sits below the paper by a few noise sigmas, so remove the
     # residual level and three robust sigmas (MAD of the border, which is paper) first.
-    border = paper - shift
-    level = median(border)
-    noise = 1.4826 * median(np.abs(border - level))
+    residue = paper - shift
+    level = median(residue)
+    noise = 1.4826 * median(np.abs(residue - level))
     removed = shift + level + 3.0 * noise
     if removed < 0:  # the paper outside the box would be lifted above black
         box = None
     work = ink if box is None else ink[box]
     work -= removed
     np.maximum(work, 0.0, out=work)
-    grain = _grain(paper)
-    least = max(MIN_CONTRAST, 3.0 * noise, 6.0 * grain)
+    least = max(MIN_CONTRAST, 3.0 * noise, 6.0 * grain(paper))
     contrast = _robust_max_within(ink, box)
     if contrast < least:
         return np.zeros_like(ink), inverted, contrast
     work[work < 0.2 * contrast] = 0.0  # paper texture and sensor noise
     # A picture whose border is not plain (a photo) may show the sheet's edge; clearing it may
     # leave a fainter digit, so the contrast is taken again.
-    if plain is None and _without_frame_lines(work):
+    if plain is None and without_frame_lines(work):
         contrast = _robust_max_within(ink, box)
         if contrast < least:
             return np.zeros_like(ink), inverted, contrast

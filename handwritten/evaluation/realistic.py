@@ -28,14 +28,8 @@ import numpy as np
 from handwritten.data.heldout import HELDOUT_SIZE, split_off
 from handwritten.data.mnist import Split, load_split
 from handwritten.data.nondigits import HELD_OUT, NAMES, TRAINING_NAMES, draw_nondigit, family_of
-from handwritten.data.rendering import (
-    CANVAS,
-    canvas_payload,
-    draw_digit,
-    draw_string,
-    photo_of,
-    photo_paper,
-)
+from handwritten.data.photographs import photo_of, photo_paper
+from handwritten.data.rendering import CANVAS, canvas_payload, draw_digit, draw_string
 from handwritten.evaluation import DIGIT_SOURCES, REALISTIC_SETS
 from handwritten.evaluation.calibration import expected_calibration_error
 from handwritten.recognition.predictor import Prediction, Predictor
