@@ -21,6 +21,7 @@ PLAIN_BORDER = 0.1  # a border whose levels spread this little (5 to 95 percenti
 INK_TAIL = 0.05  # percentile of an image's extreme levels that stand for its ink
 FRAME_BAND = 0.25  # ink across a whole photo in a band this thin is the sheet's edge
 TABLE_EDGE = 4  # px of the table's blurred edge covered with the paper's level
+FAINT = 0.5  # a patch in a corner at most this bright (of the brightest ink) is shadow
 
 
 def border(array: np.ndarray) -> np.ndarray:
@@ -75,16 +76,19 @@ def _spans_a_side(down: slice, across: slice, shape: tuple[int, ...]) -> bool:
     return (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows)
 
 
-def _corner_patch(down: slice, across: slice, area: int, shape: tuple[int, ...]) -> bool:
-    """Whether a piece of ink reaches two sides of the picture (within 2% of them) and fills
-    at least half its box: a patch of shadow in a corner, where the background could not
-    follow the shadow's edge. Strokes leave most of their box empty; a thin stroke that
-    reaches two sides is kept (a large 5 drawn from the left side to the bottom)."""
+def _corner_patch(down: slice, across: slice, levels: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether a piece of ink (its pixels' `levels`, against the brightest ink's 1) reaches
+    two sides of the picture (within 2% of them), fills at least half its box and is faint
+    (`FAINT` at its median): a patch of shadow in a corner, where the background could not
+    follow the shadow's edge, is dimmer than ink. Strokes leave most of their box empty; a
+    thin stroke that reaches two sides is kept (a large 5 drawn from the left side to the
+    bottom), and so is a thick dark digit cut off in a corner."""
     rows, cols = shape
     margin = max(2, round(0.02 * min(rows, cols)))
     sides = (down.start <= margin) + (down.stop >= rows - margin)
     sides += (across.start <= margin) + (across.stop >= cols - margin)
-    return sides >= 2 and area >= 0.5 * (down.stop - down.start) * (across.stop - across.start)
+    solid = levels.size >= 0.5 * (down.stop - down.start) * (across.stop - across.start)
+    return sides >= 2 and solid and median(levels) < FAINT
 
 
 def without_the_table(ink: np.ndarray, least: float) -> None:
@@ -111,12 +115,13 @@ def without_frame_lines(work: np.ndarray) -> bool:
     digit drawn that large reaches across the other way too, a 7's bar along the top and its
     stem), or a solid patch between two sides (`_corner_patch`: shadow in a corner). Whether
     anything was cleared."""
-    labels, count = ndimage.label(work > 0)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    labels, _ = ndimage.label(work > 0)
+    brightest = max(float(work.max()), 1e-6)
     cleared = False
     for number, (down, across) in enumerate(ndimage.find_objects(labels), 1):
-        patch = _corner_patch(down, across, int(areas[number]), work.shape)
+        own = labels[down, across] == number
+        patch = _corner_patch(down, across, work[down, across][own] / brightest, work.shape)
         if patch or _spans_a_side(down, across, work.shape):
-            work[down, across][labels[down, across] == number] = 0.0
+            work[down, across][own] = 0.0
             cleared = True
     return cleared
