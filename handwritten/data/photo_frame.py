@@ -37,12 +37,12 @@ def border(array: np.ndarray) -> np.ndarray:
     )
 
 
-def grain(border: np.ndarray) -> float:
+def grain(strips: np.ndarray) -> float:
     """The paper's pixel-to-pixel noise (sigma): the MAD of differences between neighbours
-    along the border (`_border`'s strips), over the square root of 2. Unlike a MAD of the levels,
-    it does not count light that brightens one side of the paper a little (too little for
-    `UNEVEN_LIGHTING`): with that taken for noise, six sigmas of it hid a plain dark digit."""
-    differences = np.abs(np.diff(border))
+    along the border's `strips` (`border`), over the square root of 2. Unlike a MAD of the
+    levels, it does not count light that brightens one side of the paper a little (too little
+    for `UNEVEN_LIGHTING`): with that taken for noise, six sigmas of it hid a plain dark digit."""
+    differences = np.abs(np.diff(strips))
     return float(1.4826 * median(differences) / np.sqrt(2.0))
 
 
@@ -65,15 +65,21 @@ def tail_polarity(gray: np.ndarray) -> bool:
     return level - darkest > brightest - level
 
 
+def _sides_reached(down: slice, across: slice, shape: tuple[int, ...]) -> tuple[bool, ...]:
+    """Which sides of the picture (top, bottom, left, right) a box reaches, within 2% of them."""
+    rows, cols = shape
+    margin = max(2, round(0.02 * min(rows, cols)))
+    return (down.start <= margin, down.stop >= rows - margin,
+            across.start <= margin, across.stop >= cols - margin)  # fmt: skip
+
+
 def _spans_a_side(down: slice, across: slice, shape: tuple[int, ...]) -> bool:
     """Whether a box runs from one side of the picture to the other (within 2% of them) in a
     band at most `FRAME_BAND` of the picture thick."""
-    rows, cols = shape
-    margin = max(2, round(0.02 * min(rows, cols)))
+    top, bottom, left, right = _sides_reached(down, across, shape)
     tall, wide = down.stop - down.start, across.stop - across.start
-    spans_rows = down.start <= margin and down.stop >= rows - margin
-    spans_cols = across.start <= margin and across.stop >= cols - margin
-    return (spans_rows and wide <= FRAME_BAND * cols) or (spans_cols and tall <= FRAME_BAND * rows)
+    spans_rows = top and bottom and wide <= FRAME_BAND * shape[1]
+    return spans_rows or (left and right and tall <= FRAME_BAND * shape[0])
 
 
 def _corner_patch(down: slice, across: slice, levels: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -83,10 +89,7 @@ def _corner_patch(down: slice, across: slice, levels: np.ndarray, shape: tuple[i
     follow the shadow's edge, is dimmer than ink. Strokes leave most of their box empty; a
     thin stroke that reaches two sides is kept (a large 5 drawn from the left side to the
     bottom), and so is a thick dark digit cut off in a corner."""
-    rows, cols = shape
-    margin = max(2, round(0.02 * min(rows, cols)))
-    sides = (down.start <= margin) + (down.stop >= rows - margin)
-    sides += (across.start <= margin) + (across.stop >= cols - margin)
+    sides = sum(_sides_reached(down, across, shape))
     solid = levels.size >= 0.5 * (down.stop - down.start) * (across.stop - across.start)
     return sides >= 2 and solid and median(levels) < FAINT
 
